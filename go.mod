@@ -1,0 +1,3 @@
+module github.com/framekit/framekit
+
+go 1.22
