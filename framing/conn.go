@@ -1,0 +1,225 @@
+package framing
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// Conn is a net.Conn that sends and receives frames. Code written as "one
+// Write is one message, one Read is one message" becomes correct over a
+// stream: Write sends its argument as one frame, and Read never returns
+// bytes of two different frames.
+//
+// ReadFrame and WriteFrame give direct access to frames. As for any
+// net.Conn, reads must come from one goroutine at a time; writes may come
+// from any number at once (see Writer).
+type Conn struct {
+	nc   net.Conn
+	r    Reader
+	w    Writer
+	rest []byte // the unread part of a frame that Read returned in part
+
+	dlMu          sync.Mutex
+	readDeadline  time.Time
+	writeDeadline time.Time
+}
+
+// NewConn wraps nc so that it reads and writes frames with codec. opts may
+// be nil.
+func NewConn(nc net.Conn, codec Codec, opts *Options) *Conn {
+	c := &Conn{nc: nc}
+	c.r.init(nc, codec, opts)
+	c.w.init(nc, codec)
+	return c
+}
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// ReadFrame returns the next frame, or what is left of it after a Read that
+// returned part of it. The slice is valid until the next read call on c.
+func (c *Conn) ReadFrame() ([]byte, error) {
+	if c.rest != nil {
+		f := c.rest
+		c.rest = nil
+		return f, nil
+	}
+	return c.r.ReadFrame()
+}
+
+// ReadFrameInto appends the next frame (or what is left of it) to dst.
+func (c *Conn) ReadFrameInto(dst []byte) ([]byte, error) {
+	f, err := c.ReadFrame()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, f...), nil
+}
+
+// WriteFrame writes p as one frame; see Writer.WriteFrame.
+func (c *Conn) WriteFrame(p []byte) error { return c.w.WriteFrame(p) }
+
+// WriteFrames writes the frames in ps with as few system calls as possible.
+func (c *Conn) WriteFrames(ps [][]byte) error { return c.w.WriteFrames(ps) }
+
+// BufferFrame queues p as a frame until Flush; see Writer.BufferFrame.
+func (c *Conn) BufferFrame(p []byte) error { return c.w.BufferFrame(p) }
+
+// Flush writes the buffered frames.
+func (c *Conn) Flush() error { return c.w.Flush() }
+
+// Read reads from the next frame into p. It never mixes bytes of two
+// frames in one call: a frame longer than p continues in the next Read
+// (or ReadFrame). Empty frames are skipped, since returning (0, nil) would
+// look like no progress to io.Reader callers.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for len(c.rest) == 0 {
+		f, err := c.r.ReadFrame()
+		if err != nil {
+			return 0, err
+		}
+		c.rest = f
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	if len(c.rest) == 0 {
+		c.rest = nil
+	}
+	return n, nil
+}
+
+// Write sends p as one frame. It returns len(p) on success and 0 with the
+// error otherwise: a frame is never sent in part.
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.w.WriteFrame(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close flushes buffered frames and closes the connection.
+func (c *Conn) Close() error {
+	ferr := c.flushIfBuffered()
+	return errors.Join(ferr, c.nc.Close())
+}
+
+// CloseWrite flushes buffered frames and shuts down the writing side, if
+// the underlying connection can (TCP, Unix).
+func (c *Conn) CloseWrite() error {
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok {
+		return errors.New("framing: underlying connection has no CloseWrite")
+	}
+	return cw.CloseWrite()
+}
+
+func (c *Conn) flushIfBuffered() error {
+	if c.w.Buffered() == 0 {
+		return nil
+	}
+	return c.w.Flush()
+}
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines; a deadline that fires in
+// the middle of a frame loses nothing (see Reader.ReadFrame).
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.readDeadline, c.writeDeadline = t, t
+	c.dlMu.Unlock()
+	return c.nc.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.readDeadline = t
+	c.dlMu.Unlock()
+	return c.nc.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline. A write that times out breaks
+// the writing side (see Writer).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.writeDeadline = t
+	c.dlMu.Unlock()
+	return c.nc.SetWriteDeadline(t)
+}
+
+// Deadlines returns the read and write deadlines the caller last set, so
+// that guards of the Conn's own can be told apart from them.
+func (c *Conn) Deadlines() (read, write time.Time) {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	return c.readDeadline, c.writeDeadline
+}
+
+// Listener is a net.Listener whose connections are framed Conns.
+type Listener struct {
+	l     net.Listener
+	codec Codec
+	opts  *Options
+}
+
+// NewListener wraps l so that Accept returns framed Conns.
+func NewListener(l net.Listener, codec Codec, opts *Options) *Listener {
+	return &Listener{l: l, codec: codec, opts: opts}
+}
+
+// Listen announces on the local network address and returns a framed
+// Listener; see net.Listen.
+func Listen(network, address string, codec Codec, opts *Options) (*Listener, error) {
+	l, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return NewListener(l, codec, opts), nil
+}
+
+// Accept waits for the next connection and returns it as a *Conn.
+func (l *Listener) Accept() (net.Conn, error) { return l.AcceptFramed() }
+
+// AcceptFramed is Accept with the concrete type.
+func (l *Listener) AcceptFramed() (*Conn, error) {
+	nc, err := l.l.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(nc, l.codec, l.opts), nil
+}
+
+// Close closes the listener.
+func (l *Listener) Close() error { return l.l.Close() }
+
+// Addr returns the listener's address.
+func (l *Listener) Addr() net.Addr { return l.l.Addr() }
+
+// Dial connects to address and returns a framed Conn; see net.Dial.
+func Dial(network, address string, codec Codec, opts *Options) (*Conn, error) {
+	return DialContext(context.Background(), network, address, codec, opts)
+}
+
+// DialContext is Dial with a context.
+func DialContext(ctx context.Context, network, address string, codec Codec, opts *Options) (*Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(nc, codec, opts), nil
+}

@@ -1,0 +1,53 @@
+package framing
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// Read buffers are pooled by size class: class k holds buffers whose
+// capacity is in [2^k, 2^(k+1)). Buffers are stored as *[]byte so that
+// getting and putting them allocates nothing.
+var bufPools [64]sync.Pool
+
+// maxPooled is the largest buffer kept for reuse; larger ones are left to
+// the garbage collector so that one huge frame does not pin memory.
+const maxPooled = 64 << 20
+
+// allocBuf is the one place where read-buffer memory is obtained: every
+// buffer growth goes through it (so a shared memory budget can attach
+// here). The returned buffer has length n exactly.
+func allocBuf(n int) *[]byte {
+	if n <= 0 {
+		n = 1
+	}
+	c := bits.Len(uint(n - 1)) // smallest k with 2^k >= n
+	if c < len(bufPools) {
+		if p, _ := bufPools[c].Get().(*[]byte); p != nil {
+			*p = (*p)[:n]
+			return p
+		}
+	}
+	if c > 0 {
+		// Buffers sized exactly to a declared frame land one class lower.
+		if p, _ := bufPools[c-1].Get().(*[]byte); p != nil {
+			if cap(*p) >= n {
+				*p = (*p)[:n]
+				return p
+			}
+			bufPools[c-1].Put(p)
+		}
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// freeBuf gives a buffer back; the caller must hold no view into it.
+func freeBuf(p *[]byte) {
+	c := cap(*p)
+	if c == 0 || c > maxPooled {
+		return
+	}
+	*p = (*p)[:0]
+	bufPools[bits.Len(uint(c))-1].Put(p)
+}

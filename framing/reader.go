@@ -1,0 +1,256 @@
+package framing
+
+import (
+	"errors"
+	"io"
+)
+
+// inlineSize is the Reader's own small buffer. A Reader at a frame boundary
+// gives its pooled buffer back and waits for the next bytes in this one, so
+// an idle connection holds no read buffer; small frames are decoded from it
+// directly.
+const inlineSize = 64
+
+// maxEmptyReads is how many (0, nil) reads in a row a Reader tolerates
+// before it reports io.ErrNoProgress.
+const maxEmptyReads = 100
+
+// errBadDecoder reports a Decoder that broke its contract.
+var errBadDecoder = errors.New("framing: decoder returned an out-of-range result")
+
+// A Reader reads frames from an io.Reader with a Decoder.
+//
+// Only one goroutine may use a Reader at a time.
+type Reader struct {
+	rd  io.Reader
+	dec Decoder
+
+	buf        []byte  // the active buffer: inline[:] or *pooled
+	pooled     *[]byte // the pooled buffer in use, nil when inline
+	start, end int     // buffered, unconsumed bytes are buf[start:end]
+	need       int     // do not decode again before end-start reaches need
+	needExact  bool
+	lastFill   bool // the last read filled all free space: more is likely waiting
+	lastFrame  int  // size of the last frame consumed, for shrinking
+	eof        bool
+	st         DecodeState
+	consumed   int64 // stream offset of buf[start]
+	err        error // sticky fatal error
+	initSize   int
+	inline     [inlineSize]byte
+}
+
+// NewReader returns a Reader that reads frames from rd with dec. opts may be
+// nil.
+func NewReader(rd io.Reader, dec Decoder, opts *Options) *Reader {
+	r := &Reader{}
+	r.init(rd, dec, opts)
+	return r
+}
+
+func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
+	r.rd = rd
+	r.dec = dec
+	r.st.Limit = opts.maxFrameSize()
+	r.st.Skip = opts.skip()
+	r.initSize = opts.initialBufferSize()
+	r.buf = r.inline[:]
+}
+
+// ReadFrame returns the next frame's payload. The returned slice points into
+// the Reader's buffer and is valid only until the next call on the Reader;
+// use ReadFrameInto to keep a copy.
+//
+// At a clean end of stream between frames it returns io.EOF; a stream that
+// ends inside a frame gives an *UnexpectedEOFError. Errors are classified
+// by Classify: after a Temporary error (a deadline) call again to resume the
+// same frame; after a Rejected one the next call returns the next frame;
+// a Fatal one is returned by every later call.
+func (r *Reader) ReadFrame() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	emptyReads := 0
+	for {
+		if r.st.Discard > 0 {
+			n := r.end - r.start
+			if int64(n) > r.st.Discard {
+				n = int(r.st.Discard)
+			}
+			r.consume(n)
+			r.st.Discard -= int64(n)
+		}
+		buffered := r.end - r.start
+		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
+			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
+			if d.Advance < 0 || d.Advance > buffered || (d.Frame && (d.Start < 0 || d.Start > d.End || d.End > buffered || d.Advance == 0)) {
+				return nil, r.fail(errBadDecoder)
+			}
+			if err != nil {
+				return nil, r.decodeError(d.Advance, err)
+			}
+			if d.Frame {
+				frame := r.buf[r.start+d.Start : r.start+d.End : r.start+d.End]
+				r.consume(d.Advance)
+				r.lastFrame = d.Advance
+				return frame, nil
+			}
+			if d.Advance > 0 {
+				r.consume(d.Advance)
+				continue
+			}
+			r.need, r.needExact = d.Need, d.NeedExact
+			if r.need <= buffered {
+				r.need = buffered + 1
+			}
+			if limit := r.st.Limit; r.need-limit > limit/64+64<<10 {
+				// Backstop for decoders that do not check the limit.
+				return nil, r.fail(&FrameTooLargeError{Size: -1, Limit: limit})
+			}
+		}
+		if r.eof {
+			return nil, r.endOfStream()
+		}
+		n, err := r.fill()
+		if n == 0 && err == nil {
+			if emptyReads++; emptyReads >= maxEmptyReads {
+				return nil, r.fail(io.ErrNoProgress)
+			}
+		}
+		if err == io.EOF {
+			r.eof = true
+			continue
+		}
+		if err != nil {
+			if Classify(err) == Temporary {
+				return nil, err
+			}
+			return nil, r.fail(err)
+		}
+	}
+}
+
+// ReadFrameInto appends the next frame's payload to dst and returns the
+// extended slice, which the caller owns. Errors are as for ReadFrame.
+func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
+	f, err := r.ReadFrame()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, f...), nil
+}
+
+func (r *Reader) consume(n int) {
+	r.start += n
+	r.consumed += int64(n)
+	if n > 0 {
+		r.st.Scanned = 0
+		r.need = 0
+		r.needExact = false
+	}
+}
+
+func (r *Reader) fail(err error) error {
+	r.err = err
+	return err
+}
+
+func (r *Reader) decodeError(advance int, err error) error {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		ce.Offset = r.consumed
+	}
+	r.consume(advance)
+	if Classify(err) == Fatal {
+		return r.fail(err)
+	}
+	return err
+}
+
+// endOfStream is called when the source is at EOF and the decoder cannot
+// make progress with what is buffered.
+func (r *Reader) endOfStream() error {
+	buffered := r.end - r.start
+	if buffered == 0 && r.st.Discard == 0 && !r.st.Skipping {
+		return r.fail(io.EOF)
+	}
+	e := &UnexpectedEOFError{Buffered: buffered, Missing: -1}
+	switch {
+	case r.st.Discard > 0:
+		e.Missing = r.st.Discard
+	case r.needExact:
+		e.Missing = int64(r.need - buffered)
+	}
+	return r.fail(e)
+}
+
+// fill reads once from the source into free buffer space, first making
+// room for r.need bytes (or at least one).
+func (r *Reader) fill() (int, error) {
+	if r.start == r.end {
+		r.start, r.end = 0, 0
+		// At a frame boundary: give a pooled buffer back unless more bytes
+		// are likely waiting and the buffer is not oversized for them.
+		if r.pooled != nil && (!r.lastFill || (len(r.buf) > 4*r.initSize && r.lastFrame < len(r.buf)/4)) && r.st.Discard == 0 {
+			r.release()
+		}
+	}
+	want := r.need
+	if r.st.Discard > 0 {
+		// Drop skipped bytes through a buffer of the initial size, never
+		// larger: they are not kept.
+		want = r.initSize
+		if r.st.Discard < int64(want) {
+			want = int(r.st.Discard)
+		}
+	}
+	buffered := r.end - r.start
+	if want <= buffered {
+		want = buffered + 1
+	}
+	if r.start+want > len(r.buf) {
+		if want <= len(r.buf) {
+			copy(r.buf, r.buf[r.start:r.end])
+			r.start, r.end = 0, buffered
+		} else {
+			r.grow(want)
+		}
+	}
+	free := len(r.buf) - r.end
+	n, err := r.rd.Read(r.buf[r.end:])
+	if n < 0 || n > free {
+		return 0, errors.New("framing: source returned an invalid count")
+	}
+	r.end += n
+	r.lastFill = n == free
+	return n, err
+}
+
+// grow replaces the buffer by a larger one holding the buffered bytes:
+// at most double the current size (or the initial size), and no larger than
+// want when want is the frame's exact size.
+func (r *Reader) grow(want int) {
+	size := 2 * len(r.buf)
+	if size < r.initSize {
+		size = r.initSize
+	}
+	if r.needExact && size > want {
+		size = want
+	}
+	p := allocBuf(size)
+	buffered := copy(*p, r.buf[r.start:r.end])
+	r.release()
+	r.pooled = p
+	r.buf = *p
+	r.start, r.end = 0, buffered
+}
+
+// release gives the pooled buffer back and switches to the inline one. The
+// caller has moved or dropped the buffered bytes.
+func (r *Reader) release() {
+	if r.pooled != nil {
+		freeBuf(r.pooled)
+		r.pooled = nil
+	}
+	r.buf = r.inline[:]
+}

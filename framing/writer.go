@@ -1,0 +1,331 @@
+package framing
+
+import (
+	"io"
+	"net"
+	"sync"
+)
+
+// BuffersWriter is implemented by destinations that can write several
+// buffers as one vectored write (writev). *net.TCPConn and *net.UnixConn are
+// used that way without it; other conns (in-memory, wrappers that count or
+// proxy) implement it to get the same treatment.
+type BuffersWriter interface {
+	// WriteBuffers writes the bytes of all of v's buffers, in order, and
+	// returns how many bytes it wrote; fewer than all of them only with an
+	// error. It may consume v, as net.Buffers.WriteTo does.
+	WriteBuffers(v *net.Buffers) (int64, error)
+}
+
+const (
+	// copyBelow is the payload size under which a payload is copied into
+	// the batch buffer; larger payloads are written from the caller's memory.
+	copyBelow = 2 << 10
+	// flushAt is the amount of buffered output at which BufferFrame
+	// writes it out.
+	flushAt = 64 << 10
+	// keepBatchBuf is the largest batch buffer kept for reuse.
+	keepBatchBuf = 1 << 20
+)
+
+// A Writer writes frames to an io.Writer with an Encoder.
+//
+// Any number of goroutines may call its methods at once. Frames written
+// concurrently never interleave, and are group-committed: while one
+// goroutine's write is in the kernel, frames from the others queue up, and
+// the next write sends all of them in one vectored write.
+//
+// A write that fails (a deadline, a reset) may have sent part of a frame,
+// so it breaks the Writer: every later call returns a *WriterBrokenError.
+type Writer struct {
+	w    io.Writer
+	enc  Encoder
+	wenc WrapEncoder // enc, when it is one
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	open    *batch // frames queued and not yet taken by a writing goroutine
+	openGen uint64 // generation of the open batch; batches are numbered from 1
+	doneGen uint64 // every batch up to this generation has been written
+	writing bool   // a goroutine is writing a batch
+	err     error  // sticky *WriterBrokenError
+}
+
+// A batch is a run of encoded frames: bytes copied into buf, plus large
+// payloads referenced in place.
+type batch struct {
+	buf  []byte
+	segs []segment // set once a payload is referenced in place
+	mark int       // start of the part of buf not yet in segs
+	iov  net.Buffers
+	wv   net.Buffers // what a vectored write consumes
+}
+
+// A segment is either buf[off:end] or ext.
+type segment struct {
+	ext      []byte
+	off, end int
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// NewWriter returns a Writer that writes frames to w with enc.
+func NewWriter(w io.Writer, enc Encoder) *Writer {
+	wr := &Writer{}
+	wr.init(w, enc)
+	return wr
+}
+
+func (w *Writer) init(dst io.Writer, enc Encoder) {
+	w.w = dst
+	w.enc = enc
+	w.wenc, _ = enc.(WrapEncoder)
+	w.cond.L = &w.mu
+	w.openGen = 1
+}
+
+// WriteFrame writes p as one frame, together with any frames buffered or
+// queued by other goroutines, and returns once its frame was handed to the
+// destination, or with the error. A payload the encoder cannot represent is
+// refused with a *PayloadError and nothing is written. p is not modified
+// and not retained after WriteFrame returns.
+func (w *Writer) WriteFrame(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.queue(p, false); err != nil {
+		return err
+	}
+	return w.commit(w.openGen)
+}
+
+// WriteFrames writes each of ps as a frame, in order, with one vectored
+// write where the destination allows. If any payload cannot be represented
+// none is written.
+func (w *Writer) WriteFrames(ps [][]byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	b := w.openBatch()
+	bufLen, segLen, mark := len(b.buf), len(b.segs), b.mark
+	for _, p := range ps {
+		if err := w.queue(p, false); err != nil {
+			w.rollback(bufLen, segLen, mark)
+			return err
+		}
+	}
+	return w.commit(w.openGen)
+}
+
+// BufferFrame encodes p into the Writer's buffer without writing it; p may
+// be reused as soon as it returns. Buffered frames go out with the next
+// Flush or WriteFrame, or when the buffer reaches 64 KiB (then BufferFrame
+// writes, and blocks like WriteFrame).
+func (w *Writer) BufferFrame(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.queue(p, true); err != nil {
+		return err
+	}
+	if len(w.open.buf) >= flushAt {
+		return w.commit(w.openGen)
+	}
+	return nil
+}
+
+// Flush writes every frame buffered or queued before it, and returns once
+// they were handed to the destination.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gen := w.openGen
+	if w.open == nil {
+		gen-- // nothing open: wait for the batch being written, if any
+	}
+	return w.commit(gen)
+}
+
+// Buffered returns the number of encoded bytes waiting to be written.
+func (w *Writer) Buffered() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open == nil {
+		return 0
+	}
+	n := len(w.open.buf)
+	for _, s := range w.open.segs {
+		n += len(s.ext)
+	}
+	return n
+}
+
+func (w *Writer) openBatch() *batch {
+	if w.open == nil {
+		w.open = batchPool.Get().(*batch)
+	}
+	return w.open
+}
+
+// queue encodes p into the open batch; on error the batch is as before.
+func (w *Writer) queue(p []byte, copyAll bool) error {
+	b := w.openBatch()
+	bufLen, segLen, mark := len(b.buf), len(b.segs), b.mark
+	if w.wenc == nil {
+		out, err := w.enc.AppendFrame(b.buf, p)
+		if err != nil {
+			w.rollback(bufLen, segLen, mark)
+			return err
+		}
+		b.buf = out
+		return nil
+	}
+	out, skip, err := w.wenc.AppendHeader(b.buf, p)
+	if err != nil {
+		w.rollback(bufLen, segLen, mark)
+		return err
+	}
+	b.buf = out
+	body := p[skip:]
+	if len(body) < copyBelow || copyAll {
+		b.buf = append(b.buf, body...)
+	} else {
+		if len(b.buf) > b.mark {
+			b.segs = append(b.segs, segment{off: b.mark, end: len(b.buf)})
+		}
+		b.segs = append(b.segs, segment{ext: body})
+		b.mark = len(b.buf)
+	}
+	b.buf = w.wenc.AppendTrailer(b.buf, p)
+	return nil
+}
+
+func (w *Writer) rollback(bufLen, segLen, mark int) {
+	b := w.open
+	b.buf = b.buf[:bufLen]
+	clear(b.segs[segLen:])
+	b.segs = b.segs[:segLen]
+	b.mark = mark
+	if len(b.buf) == 0 && len(b.segs) == 0 {
+		w.open = nil
+		batchPool.Put(b)
+	}
+}
+
+// commit returns once batch gen has been written, or with the error that
+// broke the Writer. It is called with w.mu held and may release it while
+// writing: the goroutine that finds no write in progress writes the open
+// batch, whoever queued it; the others wait.
+func (w *Writer) commit(gen uint64) error {
+	for {
+		if w.doneGen >= gen {
+			return nil
+		}
+		if w.err != nil {
+			return w.err
+		}
+		if !w.writing && w.open != nil {
+			b, g := w.open, w.openGen
+			w.open = nil
+			w.openGen++
+			w.writing = true
+			w.mu.Unlock()
+			err := w.writeBatch(b)
+			w.mu.Lock()
+			w.writing = false
+			if err != nil {
+				w.err = &WriterBrokenError{Err: err}
+			} else {
+				w.doneGen = g
+			}
+			b.reset()
+			batchPool.Put(b)
+			w.cond.Broadcast()
+			continue
+		}
+		w.cond.Wait()
+	}
+}
+
+// writeBatch sends a batch with as few write calls as the destination
+// allows: one vectored write, or one Write per run of copied bytes and per
+// payload referenced in place.
+func (w *Writer) writeBatch(b *batch) error {
+	if len(b.segs) == 0 {
+		return w.writeAll(b.buf)
+	}
+	if len(b.buf) > b.mark {
+		b.segs = append(b.segs, segment{off: b.mark, end: len(b.buf)})
+		b.mark = len(b.buf)
+	}
+	b.iov = b.iov[:0]
+	var total int64
+	for _, s := range b.segs {
+		p := s.bytes(b.buf)
+		b.iov = append(b.iov, p)
+		total += int64(len(p))
+	}
+	// Vectored writes consume the slice they are given: hand them a copy
+	// of the header so that b.iov keeps its capacity for the next batch.
+	b.wv = b.iov
+	var n int64
+	var err error
+	switch d := w.w.(type) {
+	case BuffersWriter:
+		n, err = d.WriteBuffers(&b.wv)
+	case *net.TCPConn:
+		n, err = b.wv.WriteTo(d)
+	case *net.UnixConn:
+		n, err = b.wv.WriteTo(d)
+	default:
+		for _, s := range b.segs {
+			if err := w.writeAll(s.bytes(b.buf)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err == nil && n != total {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+func (w *Writer) writeAll(p []byte) error {
+	n, err := w.w.Write(p)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+func (s segment) bytes(buf []byte) []byte {
+	if s.ext != nil {
+		return s.ext
+	}
+	return buf[s.off:s.end]
+}
+
+// reset empties a written batch, dropping references to callers' payloads
+// and an oversized buffer.
+func (b *batch) reset() {
+	if cap(b.buf) > keepBatchBuf {
+		b.buf = nil
+	}
+	b.buf = b.buf[:0]
+	clear(b.segs)
+	b.segs = b.segs[:0]
+	clear(b.iov[:cap(b.iov)])
+	b.iov = b.iov[:0]
+	b.wv = nil
+	b.mark = 0
+}
