@@ -208,8 +208,10 @@ func (r *Reader) fill() (int, error) {
 	if want <= buffered {
 		want = buffered + 1
 	}
-	if r.start+want > len(r.buf) {
-		if want <= len(r.buf) {
+	if r.end == len(r.buf) {
+		// No free space: move the buffered bytes to the front if that makes
+		// room enough, else grow.
+		if r.start > 0 && (want <= len(r.buf) || buffered < len(r.buf)/2) {
 			copy(r.buf, r.buf[r.start:r.end])
 			r.start, r.end = 0, buffered
 		} else {

@@ -1,0 +1,449 @@
+package framing
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// randomFrames returns payloads with log-uniform sizes up to max, some
+// empty.
+func randomFrames(rng *rand.Rand, n, max int) [][]byte {
+	frames := make([][]byte, n)
+	for i := range frames {
+		var size int
+		switch {
+		case i%17 == 0:
+			size = 0
+		default:
+			size = int(float64(max) * (1 / (1 + rng.ExpFloat64()*6)) * rng.Float64())
+		}
+		f := make([]byte, size)
+		rng.Read(f)
+		frames[i] = f
+	}
+	return frames
+}
+
+func encodeAll(t testing.TB, enc Encoder, frames [][]byte) []byte {
+	t.Helper()
+	var out []byte
+	for _, f := range frames {
+		var err error
+		out, err = enc.AppendFrame(out, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func readAll(t testing.TB, r *Reader) [][]byte {
+	t.Helper()
+	var got [][]byte
+	for {
+		f, err := r.ReadFrameInto(nil)
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatalf("after %d frames: %v", len(got), err)
+		}
+		if f == nil {
+			f = []byte{}
+		}
+		got = append(got, f)
+	}
+}
+
+func TestReaderRoundTripChunkings(t *testing.T) {
+	seed := int64(rand.Uint32())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	frames := randomFrames(rng, 400, 256<<10)
+	lines := make([][]byte, len(frames))
+	for i, f := range frames {
+		lines[i] = bytes.ReplaceAll(f, []byte{'\n'}, []byte{'x'})
+	}
+	for _, c := range []struct {
+		name   string
+		dec    Codec
+		frames [][]byte
+	}{{"u32", u32{}, frames}, {"nl", nl{}, lines}} {
+		stream := encodeAll(t, c.dec, c.frames)
+		cuts := []struct {
+			name string
+			r    func() io.Reader
+		}{
+			{"1-byte", func() io.Reader { return fixedChunks(stream[:min(len(stream), 1<<20)], 1) }},
+			{"7-byte", func() io.Reader { return fixedChunks(stream, 7) }},
+			{"random", func() io.Reader { return randomChunks(stream, rng, 100000) }},
+			{"whole", func() io.Reader { return bytes.NewReader(stream) }},
+		}
+		for _, cut := range cuts {
+			t.Run(c.name+"/"+cut.name, func(t *testing.T) {
+				want := c.frames
+				r := NewReader(cut.r(), c.dec, nil)
+				if cut.name == "1-byte" {
+					// Only the first MiB is sent: compare the complete
+					// frames in it, then expect an unexpected EOF.
+					var got [][]byte
+					for {
+						f, err := r.ReadFrameInto([]byte{})
+						if err != nil {
+							if !errors.Is(err, io.ErrUnexpectedEOF) && err != io.EOF {
+								t.Fatal(err)
+							}
+							break
+						}
+						got = append(got, f)
+					}
+					want = want[:len(got)]
+					if len(got) < 10 {
+						t.Fatalf("only %d frames in the first MiB", len(got))
+					}
+					if diff := diffFrames(want, got); diff != "" {
+						t.Fatalf("seed %d: frames differ (-want +got):\n%s", seed, diff)
+					}
+					return
+				}
+				got := readAll(t, r)
+				if diff := diffFrames(want, got); diff != "" {
+					t.Fatalf("seed %d: frames differ (-want +got):\n%s", seed, diff)
+				}
+			})
+		}
+	}
+}
+
+func TestReaderEOF(t *testing.T) {
+	frame := encodeAll(t, u32{}, [][]byte{[]byte("hello, world")})
+	cases := []struct {
+		name    string
+		stream  []byte
+		missing int64
+	}{
+		{"boundary", frame, 0},
+		{"in header", append(frame, 0, 0), -1},
+		{"in payload", append(frame, frame[:9]...), 7},
+		{"after header", append(frame, frame[:4]...), 12},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := NewReader(fixedChunks(c.stream, 3), u32{}, nil)
+			if f, err := r.ReadFrame(); err != nil || string(f) != "hello, world" {
+				t.Fatalf("first frame: %q, %v", f, err)
+			}
+			_, err := r.ReadFrame()
+			if c.name == "boundary" {
+				if err != io.EOF {
+					t.Fatalf("got %v, want io.EOF", err)
+				}
+				return
+			}
+			var ue *UnexpectedEOFError
+			if !errors.Is(err, io.ErrUnexpectedEOF) || !errors.As(err, &ue) {
+				t.Fatalf("got %v, want unexpected EOF", err)
+			}
+			if ue.Missing != c.missing {
+				t.Errorf("missing = %d, want %d", ue.Missing, c.missing)
+			}
+			if Classify(err) != Fatal {
+				t.Errorf("class %v", Classify(err))
+			}
+			if _, err2 := r.ReadFrame(); err2 != err {
+				t.Errorf("not sticky: %v", err2)
+			}
+		})
+	}
+}
+
+// allocatedBytes runs f and returns the bytes it allocated.
+func allocatedBytes(f func()) uint64 {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestHostileLengthAllocatesNothing(t *testing.T) {
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}
+	var err error
+	n := allocatedBytes(func() {
+		r := NewReader(bytes.NewReader(huge), u32{}, nil)
+		_, err = r.ReadFrame()
+	})
+	var tl *FrameTooLargeError
+	if !errors.As(err, &tl) || tl.Size != 1<<32-1 || tl.Limit != DefaultMaxFrameSize {
+		t.Fatalf("got %v, want frame too large", err)
+	}
+	if n >= 64<<10 {
+		t.Fatalf("allocated %d bytes for a 4 GiB header", n)
+	}
+	t.Logf("allocated %d bytes", n)
+}
+
+func TestDeclaredButTruncatedAllocatesLittle(t *testing.T) {
+	stream := binary.BigEndian.AppendUint32(nil, 8<<20)
+	stream = append(stream, make([]byte, 10)...)
+	var err error
+	n := allocatedBytes(func() {
+		r := NewReader(fixedChunks(stream, 5), u32{}, nil)
+		_, err = r.ReadFrame()
+	})
+	var ue *UnexpectedEOFError
+	if !errors.As(err, &ue) || ue.Missing != 8<<20-10 {
+		t.Fatalf("got %v, want unexpected EOF missing %d", err, 8<<20-10)
+	}
+	if n >= 64<<10 {
+		t.Fatalf("allocated %d bytes for 14 bytes received", n)
+	}
+	t.Logf("allocated %d bytes", n)
+}
+
+func TestBufferGrowsWithBytesReceived(t *testing.T) {
+	// 1 MiB declared, 300 KiB delivered: the buffer must stay within twice
+	// what arrived.
+	stream := binary.BigEndian.AppendUint32(nil, 1<<20)
+	stream = append(stream, make([]byte, 300<<10)...)
+	r := NewReader(fixedChunks(stream, 1000), u32{}, nil)
+	_, err := r.ReadFrame()
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatal(err)
+	}
+	if c := len(r.buf); c > 2*len(stream) {
+		t.Fatalf("buffer of %d bytes for %d received", c, len(stream))
+	}
+}
+
+func TestSkipOversized(t *testing.T) {
+	big := bytes.Repeat([]byte{'b'}, 100_000)
+	stream := encodeAll(t, u32{}, [][]byte{[]byte("first"), big, []byte("second")})
+	opts := &Options{MaxFrameSize: 1000, Oversize: Skip}
+	for _, chunk := range []int{1, 7, 4096, len(stream)} {
+		r := NewReader(fixedChunks(stream, chunk), u32{}, opts)
+		f, err := r.ReadFrame()
+		if err != nil || string(f) != "first" {
+			t.Fatalf("chunk %d: %q %v", chunk, f, err)
+		}
+		_, err = r.ReadFrame()
+		var tl *FrameTooLargeError
+		if !errors.As(err, &tl) || !tl.Skipped || tl.Size != int64(len(big)) || Classify(err) != Rejected {
+			t.Fatalf("chunk %d: got %v, want a skipped frame-too-large", chunk, err)
+		}
+		f, err = r.ReadFrame()
+		if err != nil || string(f) != "second" {
+			t.Fatalf("chunk %d: after skip: %q %v", chunk, f, err)
+		}
+		if cap(r.buf) > DefaultInitialBufferSize {
+			t.Fatalf("chunk %d: buffered the skipped frame: buffer %d", chunk, cap(r.buf))
+		}
+		if _, err := r.ReadFrame(); err != io.EOF {
+			t.Fatalf("chunk %d: %v", chunk, err)
+		}
+	}
+}
+
+func TestFailOversizedIsSticky(t *testing.T) {
+	stream := encodeAll(t, u32{}, [][]byte{make([]byte, 2000), []byte("next")})
+	r := NewReader(bytes.NewReader(stream), u32{}, &Options{MaxFrameSize: 1000})
+	_, err := r.ReadFrame()
+	if !errors.Is(err, ErrFrameTooLarge) || Classify(err) != Fatal {
+		t.Fatalf("got %v", err)
+	}
+	if _, err2 := r.ReadFrame(); err2 != err {
+		t.Fatalf("not sticky: %v", err2)
+	}
+}
+
+func TestScanningDecoder(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	stream := "one\n" + long + "\nBAD\ntwo\n" + long + "\nthree\n"
+	opts := &Options{MaxFrameSize: 100, Oversize: Skip}
+	for _, chunk := range []int{1, 3, 64, 1000, len(stream)} {
+		r := NewReader(fixedChunks([]byte(stream), chunk), nl{}, opts)
+		var got []string
+		for {
+			f, err := r.ReadFrame()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if Classify(err) != Rejected {
+					t.Fatalf("chunk %d: %v", chunk, err)
+				}
+				got = append(got, "error:"+errClass(err))
+				continue
+			}
+			got = append(got, string(f))
+		}
+		want := []string{"one", "error:too-large", "error:corrupt", "two", "error:too-large", "three"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("chunk %d (-want +got):\n%s", chunk, diff)
+		}
+		if cap(r.buf) > 2*DefaultInitialBufferSize {
+			t.Fatalf("chunk %d: skipped line was buffered: %d", chunk, cap(r.buf))
+		}
+	}
+}
+
+func errClass(err error) string {
+	switch {
+	case errors.Is(err, ErrFrameTooLarge):
+		return "too-large"
+	case errors.Is(err, ErrCorrupt):
+		return "corrupt"
+	}
+	return err.Error()
+}
+
+// linearReader counts the bytes a decoder is shown, to prove nothing is
+// rescanned.
+type countingDecoder struct {
+	Decoder
+	seen *int
+}
+
+func (c countingDecoder) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
+	*c.seen += len(buf) - st.Scanned
+	return c.Decoder.Decode(buf, atEOF, st)
+}
+
+func TestScanCostIsLinear(t *testing.T) {
+	line := append(bytes.Repeat([]byte{'a'}, 1<<20), '\n')
+	seen := 0
+	r := NewReader(fixedChunks(line, 7), countingDecoder{nl{}, &seen}, nil)
+	f, err := r.ReadFrame()
+	if err != nil || len(f) != 1<<20 {
+		t.Fatal(len(f), err)
+	}
+	if seen > 2*len(line) {
+		t.Fatalf("decoder examined %d bytes for a %d-byte line", seen, len(line))
+	}
+}
+
+type badDecoder struct{ d Decoded }
+
+func (b badDecoder) Decode([]byte, bool, *DecodeState) (Decoded, error) { return b.d, nil }
+
+func TestMisbehavingDecoderDoesNotPanic(t *testing.T) {
+	for _, d := range []Decoded{
+		{Advance: 100},
+		{Frame: true, Start: 2, End: 1, Advance: 3},
+		{Frame: true, End: 100, Advance: 3},
+		{Frame: true, Advance: 0},
+		{Advance: -1},
+	} {
+		r := NewReader(strings.NewReader("abcdef"), badDecoder{d}, nil)
+		if _, err := r.ReadFrame(); err == nil {
+			t.Errorf("%+v: no error", d)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		err  error
+		want ErrorClass
+	}{
+		{&FrameTooLargeError{Skipped: true}, Rejected},
+		{&FrameTooLargeError{}, Fatal},
+		{&CorruptError{}, Fatal},
+		{&CorruptError{Rejected: true}, Rejected},
+		{&UnexpectedEOFError{}, Fatal},
+		{&PayloadError{}, Rejected},
+		{&WriterBrokenError{Err: timeoutErr{}}, Fatal},
+		{timeoutErr{}, Temporary},
+		{io.EOF, Fatal},
+		{errors.New("other"), Fatal},
+	}
+	for _, c := range cases {
+		if got := Classify(c.err); got != c.want {
+			t.Errorf("Classify(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// stallReader returns its data, then a timeout error until more is added.
+type stallReader struct{ data []byte }
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, timeoutErr{}
+	}
+	n := copy(p, s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+func TestTimeoutResumesFrame(t *testing.T) {
+	frame := encodeAll(t, u32{}, [][]byte{bytes.Repeat([]byte("z"), 10000)})
+	for _, cut := range []int{2, 4, 5, 9000} {
+		src := &stallReader{data: frame[:cut]}
+		r := NewReader(src, u32{}, nil)
+		_, err := r.ReadFrame()
+		if Classify(err) != Temporary {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		src.data = frame[cut:]
+		f, err := r.ReadFrame()
+		if err != nil || !bytes.Equal(f, frame[4:]) {
+			t.Fatalf("cut %d: resumed frame wrong: %d bytes, %v", cut, len(f), err)
+		}
+	}
+}
+
+func TestReadFrameZeroAllocs(t *testing.T) {
+	frames := make([][]byte, 64)
+	for i := range frames {
+		frames[i] = make([]byte, 256)
+	}
+	stream := encodeAll(t, u32{}, frames)
+	src := bytes.NewReader(stream)
+	r := NewReader(src, u32{}, nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		src.Reset(stream)
+		for range frames {
+			if _, err := r.ReadFrame(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per run of %d frames", allocs, len(frames))
+	}
+}
+
+// diffFrames compares frames quickly, and with cmp only when they differ
+// (cmp walks byte slices element by element).
+func diffFrames(want, got [][]byte) string {
+	if len(want) == len(got) {
+		same := true
+		for i := range want {
+			if !bytes.Equal(want[i], got[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return ""
+		}
+	}
+	return cmp.Diff(want, got, cmpopts.EquateEmpty())
+}
