@@ -3,6 +3,7 @@ package framing
 import (
 	"io"
 	"net"
+	"runtime"
 	"sync"
 )
 
@@ -48,6 +49,7 @@ type Writer struct {
 	openGen uint64 // generation of the open batch; batches are numbered from 1
 	doneGen uint64 // every batch up to this generation has been written
 	writing bool   // a goroutine is writing a batch
+	callers int    // goroutines waiting for their frames to be written
 	err     error  // sticky *WriterBrokenError
 }
 
@@ -226,6 +228,9 @@ func (w *Writer) rollback(bufLen, segLen, mark int) {
 // writing: the goroutine that finds no write in progress writes the open
 // batch, whoever queued it; the others wait.
 func (w *Writer) commit(gen uint64) error {
+	w.callers++
+	defer func() { w.callers-- }()
+	yielded := false
 	for {
 		if w.doneGen >= gen {
 			return nil
@@ -234,6 +239,16 @@ func (w *Writer) commit(gen uint64) error {
 			return w.err
 		}
 		if !w.writing && w.open != nil {
+			if w.callers > 1 && !yielded {
+				// Others are writing too: let runnable writers queue
+				// their frames before this batch is taken, so that one
+				// system call carries them all.
+				yielded = true
+				w.mu.Unlock()
+				runtime.Gosched()
+				w.mu.Lock()
+				continue
+			}
 			b, g := w.open, w.openGen
 			w.open = nil
 			w.openGen++
