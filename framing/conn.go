@@ -103,9 +103,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close flushes buffered frames and closes the connection.
+// Close writes the frames buffered with BufferFrame, unless a write is
+// already in progress (it may be blocked on a peer that does not read, and
+// Close must not wait for it), then closes the connection. Writers blocked
+// in WriteFrame then return an error.
 func (c *Conn) Close() error {
-	ferr := c.flushIfBuffered()
+	ferr := c.w.flushUnlessBusy()
 	return errors.Join(ferr, c.nc.Close())
 }
 
@@ -120,13 +123,6 @@ func (c *Conn) CloseWrite() error {
 		return errors.New("framing: underlying connection has no CloseWrite")
 	}
 	return cw.CloseWrite()
-}
-
-func (c *Conn) flushIfBuffered() error {
-	if c.w.Buffered() == 0 {
-		return nil
-	}
-	return c.w.Flush()
 }
 
 // LocalAddr returns the local network address.

@@ -208,6 +208,9 @@ func (r *Reader) fill() (int, error) {
 	if want <= buffered {
 		want = buffered + 1
 	}
+	if r.st.Discard > 0 && len(r.buf) < want {
+		r.grow(want) // nothing is buffered: this only sizes the reads
+	}
 	if r.end == len(r.buf) {
 		// No free space: move the buffered bytes to the front if that makes
 		// room enough, else grow.

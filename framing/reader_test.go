@@ -252,6 +252,30 @@ func TestSkipOversized(t *testing.T) {
 			t.Fatalf("chunk %d: %v", chunk, err)
 		}
 	}
+	// Skipped bytes are read in buffer-sized reads, not in the small
+	// inline buffer.
+	cr := &countReader{r: bytes.NewReader(stream)}
+	r := NewReader(cr, u32{}, opts)
+	for {
+		if _, err := r.ReadFrame(); err == io.EOF {
+			break
+		} else if err != nil && Classify(err) != Rejected {
+			t.Fatal(err)
+		}
+	}
+	if max := len(stream)/DefaultInitialBufferSize + 5; cr.reads > max {
+		t.Fatalf("%d reads to skip %d bytes, want at most %d", cr.reads, len(big), max)
+	}
+}
+
+type countReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }
 
 func TestFailOversizedIsSticky(t *testing.T) {

@@ -157,6 +157,17 @@ func (w *Writer) Flush() error {
 	return w.commit(gen)
 }
 
+// flushUnlessBusy writes the open batch, unless a write is already in
+// progress (which may be blocked on a peer that does not read).
+func (w *Writer) flushUnlessBusy() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.writing || w.open == nil || w.err != nil {
+		return nil
+	}
+	return w.commit(w.openGen)
+}
+
 // Buffered returns the number of encoded bytes waiting to be written.
 func (w *Writer) Buffered() int {
 	w.mu.Lock()
@@ -259,6 +270,13 @@ func (w *Writer) commit(gen uint64) error {
 			w.writing = false
 			if err != nil {
 				w.err = &WriterBrokenError{Err: err}
+				if w.open != nil {
+					// Never to be written: drop the references to
+					// callers' payloads now.
+					w.open.reset()
+					batchPool.Put(w.open)
+					w.open = nil
+				}
 			} else {
 				w.doneGen = g
 			}
