@@ -474,3 +474,30 @@ func diffFrames(want, got [][]byte) string {
 	}
 	return cmp.Diff(want, got, cmpopts.EquateEmpty())
 }
+
+func TestBufferShrinksAfterLargeFrame(t *testing.T) {
+	frames := [][]byte{make([]byte, 1<<20)}
+	for i := 0; i < 10; i++ {
+		frames = append(frames, []byte("small frame"))
+	}
+	stream := encodeAll(t, u32{}, frames)
+	for _, chunk := range []int{7, 64 << 10, len(stream)} {
+		r := NewReader(fixedChunks(stream, chunk), u32{}, nil)
+		for i := range frames {
+			f, err := r.ReadFrame()
+			if err != nil || len(f) != len(frames[i]) {
+				t.Fatalf("chunk %d frame %d: %d bytes, %v", chunk, i, len(f), err)
+			}
+			if i == 0 && len(r.buf) < 1<<20 {
+				t.Fatalf("chunk %d: large frame read from a %d-byte buffer", chunk, len(r.buf))
+			}
+		}
+		// The buffer is given back when empty, before the next read.
+		if _, err := r.ReadFrame(); err != io.EOF {
+			t.Fatal(err)
+		}
+		if len(r.buf) > DefaultInitialBufferSize {
+			t.Errorf("chunk %d: buffer still %d bytes after small frames", chunk, len(r.buf))
+		}
+	}
+}
