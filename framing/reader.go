@@ -103,9 +103,10 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			if r.need <= buffered {
 				r.need = buffered + 1
 			}
-			if limit := r.st.Limit; r.need-limit > limit/64+64<<10 {
-				// Backstop for decoders that do not check the limit.
-				return nil, r.fail(&FrameTooLargeError{Size: -1, Limit: limit})
+			if limit := int64(r.st.Limit); int64(r.need) > 2*limit+1<<20 {
+				// Backstop for decoders that do not check the limit
+				// (generous: a header may be large, stuffing adds bytes).
+				return nil, r.fail(&FrameTooLargeError{Size: -1, Limit: r.st.Limit})
 			}
 		}
 		if r.eof {

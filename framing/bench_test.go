@@ -1,0 +1,148 @@
+package framing_test
+
+import (
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+var benchSizes = []int{16, 256, 4 << 10, 1 << 20}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// loopReader serves a stream of whole frames over and over, at most max
+// bytes per Read (0: as much as asked).
+type loopReader struct {
+	data []byte
+	off  int
+	max  int
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	if l.max > 0 && len(p) > l.max {
+		p = p[:l.max]
+	}
+	n := copy(p, l.data[l.off:])
+	l.off += n
+	if l.off == len(l.data) {
+		l.off = 0
+	}
+	return n, nil
+}
+
+// encodedStream returns enough frames of size n to fill about 1 MiB (at
+// least one frame), and the frame count.
+func encodedStream(b *testing.B, n int) ([]byte, int) {
+	count := max(1, (1<<20)/(n+4))
+	payload := make([]byte, n)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	var out []byte
+	for i := 0; i < count; i++ {
+		var err error
+		out, err = lengthprefix.U32BE.AppendFrame(out, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return out, count
+}
+
+func benchRead(b *testing.B, n, chunk int) {
+	stream, _ := encodedStream(b, n)
+	r := framing.NewReader(&loopReader{data: stream, max: chunk}, lengthprefix.U32BE, nil)
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f, err := r.ReadFrame()
+		if err != nil || len(f) != n {
+			b.Fatalf("frame of %d bytes, %v", len(f), err)
+		}
+	}
+}
+
+// BenchmarkReadFrame decodes u32be frames with the whole stream available.
+func BenchmarkReadFrame(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) { benchRead(b, n, 0) })
+	}
+}
+
+// BenchmarkReadFrame7 decodes large frames delivered 7 bytes per Read: the
+// cost per byte must stay flat as frames grow (nothing is rescanned).
+func BenchmarkReadFrame7(b *testing.B) {
+	for _, n := range []int{64 << 10, 256 << 10, 1 << 20, 4 << 20} {
+		b.Run(sizeName(n), func(b *testing.B) { benchRead(b, n, 7) })
+	}
+}
+
+type discard struct{ calls int }
+
+func (d *discard) Write(p []byte) (int, error) { d.calls++; return len(p), nil }
+
+func (d *discard) WriteBuffers(v *net.Buffers) (int64, error) {
+	d.calls++
+	var n int64
+	for _, p := range *v {
+		n += int64(len(p))
+	}
+	*v = nil
+	return n, nil
+}
+
+// BenchmarkWriteFrame writes u32be frames to a vectored sink, one write per
+// frame.
+func BenchmarkWriteFrame(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(sizeName(n), func(b *testing.B) {
+			var d discard
+			w := framing.NewWriter(&d, lengthprefix.U32BE)
+			payload := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := w.WriteFrame(payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(d.calls)/float64(b.N), "writes/frame")
+		})
+	}
+}
+
+// BenchmarkBufferFrame encodes u32be frames in buffered mode.
+func BenchmarkBufferFrame(b *testing.B) {
+	for _, n := range benchSizes[:3] {
+		b.Run(sizeName(n), func(b *testing.B) {
+			var d discard
+			w := framing.NewWriter(&d, lengthprefix.U32BE)
+			payload := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := w.BufferFrame(payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(d.calls)/float64(b.N), "writes/frame")
+		})
+	}
+}

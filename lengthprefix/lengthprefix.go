@@ -1,0 +1,487 @@
+package lengthprefix
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/framekit/framekit/framing"
+)
+
+// codecName is the Codec of every ConfigError from this package.
+const codecName = "lengthprefix"
+
+// maxInt is the largest int, as an int64 (2^31-1 on 32-bit platforms).
+const maxInt = int64(math.MaxInt)
+
+// ByteOrder is the byte order of a length field.
+type ByteOrder int
+
+const (
+	// BigEndian is network byte order, most significant byte first. It is
+	// the zero value, and Netty's default.
+	BigEndian ByteOrder = iota
+	// LittleEndian puts the least significant byte first.
+	LittleEndian
+)
+
+// String returns "BigEndian" or "LittleEndian".
+func (o ByteOrder) String() string {
+	switch o {
+	case BigEndian:
+		return "BigEndian"
+	case LittleEndian:
+		return "LittleEndian"
+	}
+	return fmt.Sprintf("ByteOrder(%d)", int(o))
+}
+
+// Config describes a frame made of a fixed header that holds a length
+// field, followed by a body; see the package documentation for diagrams.
+// A frame whose field holds L is Offset+Size+L+Adjust bytes long.
+type Config struct {
+	// Offset is the number of header bytes before the length field
+	// (Netty's lengthFieldOffset).
+	Offset int
+	// Size is the length field's width in bytes: 1, 2, 3, 4 or 8
+	// (lengthFieldLength).
+	Size int
+	// Order is the length field's byte order; the zero value is BigEndian.
+	Order ByteOrder
+	// Adjust is added to the field's value to get the number of bytes
+	// after the field (Netty's decoder lengthAdjustment): the frame is
+	// Offset+Size+L+Adjust bytes. It is negative when L counts header bytes
+	// too, positive when header bytes after the field are not counted.
+	Adjust int
+	// IncludesHeader says that L counts the whole frame, header included:
+	// it is a shorthand for Adjust = -(Offset+Size), and an error together
+	// with a non-zero Adjust. With Offset 0 it is Netty's
+	// LengthFieldPrepender with lengthIncludesLengthFieldLength.
+	IncludesHeader bool
+	// Strip is the number of bytes removed from the front of the frame
+	// before it is returned (initialBytesToStrip). 0 keeps the header;
+	// Offset+Size removes it. It may not go beyond the fixed part of the
+	// frame, Offset+Size plus a positive Adjust.
+	Strip int
+	// Signed says the field is a two's complement integer, as Kafka's
+	// int32 sizes: a negative value is a corrupt frame, and the largest
+	// length is halved. 8-byte fields are always read as signed, as Netty
+	// reads a long: a value of 2^63 or more is corrupt.
+	Signed bool
+}
+
+// encMode says what a layout's encoder takes.
+type encMode uint8
+
+const (
+	encNone   encMode = iota // decode-only
+	encWhole                 // Strip 0: the caller passes the whole frame
+	encPrefix                // Offset 0, Strip = Size: the caller passes the body
+)
+
+// layout is a validated Config and the values derived from it.
+type layout struct {
+	cfg    Config
+	off    int    // Offset
+	size   int    // Size
+	hdr    int    // Offset+Size, the bytes needed to read the length
+	strip  int    // Strip
+	little bool   // LittleEndian
+	adjust int64  // Adjust, with IncludesHeader applied
+	fixed  int64  // hdr + adjust: the frame is fixed + L bytes
+	maxLen uint64 // the largest field value that is a length (not negative)
+	enc    encMode
+}
+
+func configError(format string, args ...any) error {
+	return &framing.ConfigError{Codec: codecName, Reason: fmt.Sprintf(format, args...)}
+}
+
+// newLayout validates c.
+func newLayout(c Config) (layout, error) {
+	l := layout{cfg: c, off: c.Offset, size: c.Size, strip: c.Strip}
+	switch c.Size {
+	case 1, 2, 3, 4, 8:
+	default:
+		return l, configError("Size %d: the length field must be 1, 2, 3, 4 or 8 bytes", c.Size)
+	}
+	switch c.Order {
+	case BigEndian:
+	case LittleEndian:
+		l.little = true
+	default:
+		return l, configError("Order %d: must be BigEndian or LittleEndian", int(c.Order))
+	}
+	if c.Offset < 0 {
+		return l, configError("Offset %d is negative", c.Offset)
+	}
+	if int64(c.Offset) > maxInt-int64(c.Size) {
+		return l, configError("Offset %d is too large: the header would not fit in an int", c.Offset)
+	}
+	if c.Strip < 0 {
+		return l, configError("Strip %d is negative", c.Strip)
+	}
+	l.hdr = c.Offset + c.Size
+	hdr := int64(l.hdr)
+	l.adjust = int64(c.Adjust)
+	if c.IncludesHeader {
+		if c.Adjust != 0 {
+			return l, configError("IncludesHeader with Adjust %d: IncludesHeader already means Adjust = -(Offset+Size) = %d; set one or the other", c.Adjust, -hdr)
+		}
+		l.adjust = -hdr
+	}
+
+	switch {
+	case c.Size == 8:
+		l.maxLen = math.MaxInt64
+	case c.Signed:
+		l.maxLen = 1<<(8*c.Size-1) - 1
+	default:
+		l.maxLen = 1<<(8*c.Size) - 1
+	}
+	// A frame is hdr + L + adjust bytes with L + adjust >= 0; the smallest
+	// is hdr + max(adjust, 0), the largest hdr + maxLen + adjust.
+	if l.adjust > 0 && l.adjust > maxInt-hdr {
+		return l, configError("Adjust %d makes the smallest frame larger than the largest int (%d bytes)", l.adjust, maxInt)
+	}
+	if l.adjust < 0 && int64(l.maxLen)+l.adjust < 0 { // no overflow: opposite signs
+		what := "Adjust"
+		if c.IncludesHeader {
+			what = "IncludesHeader, Adjust"
+		}
+		return l, configError("%s %d makes every frame corrupt: the largest value of %s is %d, so the adjusted length would always be negative", what, l.adjust, l.fieldName(), l.maxLen)
+	}
+	if s := int64(c.Strip) - hdr; s > 0 && s > l.adjust {
+		return l, configError("Strip %d goes beyond the fixed part of the header (%d bytes: Offset %d + Size %d + Adjust %d)", c.Strip, hdr+max(l.adjust, 0), c.Offset, c.Size, max(l.adjust, 0))
+	}
+	l.fixed = hdr + l.adjust
+
+	switch {
+	case c.Strip == 0:
+		l.enc = encWhole
+	case c.Offset == 0 && c.Strip == c.Size:
+		l.enc = encPrefix
+	}
+	return l, nil
+}
+
+// fieldName describes the length field, for messages: "a 2-byte unsigned
+// length field".
+func (l *layout) fieldName() string {
+	if l.size == 8 {
+		return "an 8-byte signed length field"
+	}
+	s := "unsigned"
+	if l.cfg.Signed {
+		s = "signed"
+	}
+	return fmt.Sprintf("a %d-byte %s length field", l.size, s)
+}
+
+// field reads the length field in b, which is l.size bytes long.
+func (l *layout) field(b []byte) uint64 {
+	if l.little {
+		switch l.size {
+		case 1:
+			return uint64(b[0])
+		case 2:
+			return uint64(binary.LittleEndian.Uint16(b))
+		case 3:
+			return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16
+		case 4:
+			return uint64(binary.LittleEndian.Uint32(b))
+		default:
+			return binary.LittleEndian.Uint64(b)
+		}
+	}
+	switch l.size {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.BigEndian.Uint16(b))
+	case 3:
+		return uint64(b[0])<<16 | uint64(b[1])<<8 | uint64(b[2])
+	case 4:
+		return uint64(binary.BigEndian.Uint32(b))
+	default:
+		return binary.BigEndian.Uint64(b)
+	}
+}
+
+// putField writes v into the length field b, which is l.size bytes long.
+func (l *layout) putField(b []byte, v uint64) {
+	if l.little {
+		for i := range b {
+			b[i] = byte(v >> (8 * i))
+		}
+		return
+	}
+	for i := range b {
+		b[len(b)-1-i] = byte(v >> (8 * i))
+	}
+}
+
+func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, error) {
+	if len(buf) < l.hdr {
+		return framing.Decoded{Need: l.hdr}, nil
+	}
+	raw := l.field(buf[l.off:l.hdr])
+	if raw > l.maxLen {
+		return framing.Decoded{}, l.negativeField(raw)
+	}
+	n := int64(raw)
+	if l.fixed > 0 && n > math.MaxInt64-l.fixed {
+		// The frame is 2^63 bytes or more: far over any limit, and too
+		// long even to skip.
+		size := int64(-1)
+		if f := l.fixed - int64(l.strip); f <= 0 || n <= math.MaxInt64-f {
+			size = n + f
+		}
+		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+	}
+	total := n + l.fixed
+	if total < int64(l.hdr) {
+		return framing.Decoded{}, &framing.CorruptError{Reason: fmt.Sprintf(
+			"adjusted length %d is negative: length field %d plus Adjust %d leaves the frame shorter than its %d-byte header",
+			n+l.adjust, n, l.adjust, l.hdr)}
+	}
+	if total < int64(l.strip) {
+		// Unreachable for a validated Config (Strip is at most
+		// Offset+Size+max(Adjust, 0), the smallest frame); kept so that no
+		// input can ever give Start > End.
+		return framing.Decoded{}, &framing.CorruptError{Reason: fmt.Sprintf(
+			"frame of %d bytes (length field %d) is shorter than the %d bytes to strip", total, n, l.strip)}
+	}
+	return sized(buf, total, total-int64(l.strip), l.strip, st)
+}
+
+// sized finishes decoding a frame of total bytes whose payload, the last
+// size bytes, starts at start: it enforces the limit and reports the frame
+// or the bytes still needed.
+func sized(buf []byte, total, size int64, start int, st *framing.DecodeState) (framing.Decoded, error) {
+	if size > int64(st.Limit) || total > maxInt {
+		if st.Skip {
+			st.Discard = total
+			return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
+		}
+		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+	}
+	t := int(total)
+	if len(buf) < t {
+		return framing.Decoded{Need: t, NeedExact: true}, nil
+	}
+	return framing.Decoded{Frame: true, Start: start, End: t, Advance: t}, nil
+}
+
+// negativeField reports a field value above maxLen, which is negative as a
+// signed number.
+func (l *layout) negativeField(raw uint64) error {
+	bits := 8 * l.size
+	v := int64(raw) // exact for 8 bytes
+	if bits < 64 {
+		v = int64(raw) - 1<<bits
+	}
+	return &framing.CorruptError{Reason: fmt.Sprintf("negative length %d in %s", v, l.fieldName())}
+}
+
+// length returns the field value for a frame with n bytes after the length
+// field, and whether the field can hold it.
+func (l *layout) length(n int64) (uint64, bool) {
+	if l.adjust >= 0 {
+		if n < l.adjust {
+			return 0, false
+		}
+		v := uint64(n - l.adjust)
+		return v, v <= l.maxLen
+	}
+	if n > int64(l.maxLen)+l.adjust { // no overflow: opposite signs
+		return 0, false
+	}
+	return uint64(n - l.adjust), true // at most maxLen
+}
+
+// satAdd is a + b for b >= 0, saturated at 2^63-1.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// payloadError explains why the field cannot describe n bytes after the
+// length field; size is the length of what the caller passed.
+func (l *layout) payloadError(size int, n int64) error {
+	// The field describes n in [lo, hi]; the caller passes n bytes, or
+	// n + hdr with the whole frame.
+	lo := max(l.adjust, 0)
+	hi := int64(l.maxLen) + l.adjust // no overflow when adjust <= 0
+	if l.adjust > 0 {
+		hi = satAdd(int64(l.maxLen), l.adjust)
+	}
+	what := "payloads"
+	if l.enc == encWhole {
+		what = "frames (header included)"
+		lo += int64(l.hdr)
+		hi = satAdd(hi, int64(l.hdr))
+		n += int64(l.hdr)
+	}
+	if n < lo {
+		return &framing.PayloadError{Size: size, Reason: fmt.Sprintf(
+			"too short: with Adjust %d, this layout takes %s of at least %d bytes", l.adjust, what, lo)}
+	}
+	return &framing.PayloadError{Size: size, Reason: fmt.Sprintf(
+		"too long for %s, which takes %s of at most %d bytes", l.fieldName(), what, hi)}
+}
+
+// check validates a payload (the whole frame with Strip 0) and returns its
+// length field value.
+func (l *layout) check(p []byte) (uint64, error) {
+	n := int64(len(p))
+	if l.enc == encWhole {
+		if len(p) < l.hdr {
+			return 0, &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
+				"shorter than the %d-byte header: this codec takes the whole frame, header included", l.hdr)}
+		}
+		n -= int64(l.hdr)
+	}
+	v, ok := l.length(n)
+	if !ok {
+		return 0, l.payloadError(len(p), n)
+	}
+	return v, nil
+}
+
+// appendHeader implements AppendHeader for an encoding layout.
+func (l *layout) appendHeader(dst, p []byte) ([]byte, int, error) {
+	v, err := l.check(p)
+	if err != nil {
+		return dst, 0, err
+	}
+	start := len(dst)
+	if l.enc == encWhole {
+		dst = append(dst, p[:l.hdr]...)
+		l.putField(dst[start+l.off:start+l.hdr], v)
+		return dst, l.hdr, nil
+	}
+	var zero [8]byte
+	dst = append(dst, zero[:l.size]...)
+	l.putField(dst[start:], v)
+	return dst, 0, nil
+}
+
+// appendFrame implements AppendFrame for an encoding layout.
+func (l *layout) appendFrame(dst, p []byte) ([]byte, error) {
+	v, err := l.check(p)
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	if l.enc == encWhole {
+		dst = append(dst, p...)
+		l.putField(dst[start+l.off:start+l.hdr], v)
+		return dst, nil
+	}
+	var zero [8]byte
+	dst = append(dst, zero[:l.size]...)
+	l.putField(dst[start:], v)
+	return append(dst, p...), nil
+}
+
+// A Decoder decodes one length-field layout. It is built by NewDecoder, is
+// immutable, and is safe for concurrent use by any number of Readers.
+type Decoder struct {
+	l layout
+}
+
+// NewDecoder returns a Decoder for any valid layout, including the ones
+// that have no encoder. An invalid Config gives a *framing.ConfigError.
+func NewDecoder(c Config) (*Decoder, error) {
+	l, err := newLayout(c)
+	if err != nil {
+		return nil, err
+	}
+	return &Decoder{l: l}, nil
+}
+
+// Config returns the configuration the Decoder was built with.
+func (d *Decoder) Config() Config { return d.l.cfg }
+
+// Decode implements framing.Decoder: it returns the frame that starts at
+// buf[0], minus its first Strip bytes, once all of it is buffered. A frame
+// over st.Limit is a *framing.FrameTooLargeError as soon as the header is
+// buffered; an impossible length is a *framing.CorruptError.
+func (d *Decoder) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	return d.l.decode(buf, st)
+}
+
+// A Codec decodes and encodes one length-field layout; see the package
+// documentation for what its encoder takes. It is built by New or is one of
+// the presets, is immutable, and is safe for concurrent use. It implements
+// framing.Codec and framing.WrapEncoder.
+type Codec struct {
+	l layout
+}
+
+// New returns a Codec for c. An invalid Config, or a layout that only
+// NewDecoder supports (Strip neither 0 nor Size with Offset 0), gives a
+// *framing.ConfigError.
+func New(c Config) (*Codec, error) {
+	l, err := newLayout(c)
+	if err != nil {
+		return nil, err
+	}
+	if l.enc == encNone {
+		return nil, configError("decode-only layout: Strip %d with Offset %d and Size %d cannot be encoded "+
+			"(an encoder needs Strip 0, taking the whole frame, or Offset 0 and Strip = Size, taking the body); use NewDecoder",
+			c.Strip, c.Offset, c.Size)
+	}
+	return &Codec{l: l}, nil
+}
+
+// mustNew is New for the presets.
+func mustNew(c Config) *Codec {
+	cd, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return cd
+}
+
+// Config returns the configuration the Codec was built with.
+func (c *Codec) Config() Config { return c.l.cfg }
+
+// Decode implements framing.Decoder: it returns the frame that starts at
+// buf[0], minus its first Strip bytes, once all of it is buffered. A frame
+// over st.Limit is a *framing.FrameTooLargeError as soon as the header is
+// buffered; an impossible length is a *framing.CorruptError.
+func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	return c.l.decode(buf, st)
+}
+
+// AppendFrame appends the frame for payload to dst. With Strip 0, payload
+// is the whole frame, header included, and the frame is payload with its
+// length field filled in (payload itself is not modified); otherwise it is
+// the length field followed by payload. A payload the field cannot
+// describe gives a *framing.PayloadError, and dst is returned unchanged.
+func (c *Codec) AppendFrame(dst, payload []byte) ([]byte, error) {
+	return c.l.appendFrame(dst, payload)
+}
+
+// AppendHeader implements framing.WrapEncoder: it validates payload,
+// appends the frame's header and returns how many bytes of payload the
+// header replaces. With Strip 0 that is the whole header, Offset+Size bytes,
+// copied from payload with the length filled in; otherwise it appends the
+// length field and skip is 0. On error it appends nothing.
+func (c *Codec) AppendHeader(dst, payload []byte) (out []byte, skip int, err error) {
+	return c.l.appendHeader(dst, payload)
+}
+
+// AppendTrailer implements framing.WrapEncoder; length-field frames have no
+// trailer, so it returns dst.
+func (c *Codec) AppendTrailer(dst, payload []byte) []byte { return dst }
+
+var (
+	_ framing.Decoder     = (*Decoder)(nil)
+	_ framing.Codec       = (*Codec)(nil)
+	_ framing.WrapEncoder = (*Codec)(nil)
+)
