@@ -6,4 +6,43 @@
 //
 // Buffers: a frame returned by ReadFrame is a view into the Reader's buffer,
 // valid until the next call on the Reader; ReadFrameInto returns a copy.
+//
+// The shortest working use, with a codec from the lengthprefix package:
+//
+//	c := framing.NewConn(conn, lengthprefix.U32BE, nil)
+//	err := c.WriteFrame([]byte("hello")) // one whole frame on the wire
+//	msg, err := c.ReadFrame()            // one whole frame, however TCP cut it
+//
+// # What the Reader guarantees, for every codec
+//
+// A frame is returned only when complete, whatever the chunking of the
+// underlying reads. A stream that ends between frames gives io.EOF; one
+// that ends inside a frame gives an *UnexpectedEOFError (errors.Is
+// io.ErrUnexpectedEOF). A deadline that fires in the middle of a frame loses
+// nothing: the next ReadFrame continues the same frame. The size limit
+// (Options.MaxFrameSize, 8 MiB by default) is checked from the header,
+// before memory is allocated; buffers grow with the bytes actually
+// received, at most doubling per step, and go back to a shared pool when
+// empty, so an idle Reader holds no buffer. Nothing is rescanned: the cost
+// is linear in the bytes read.
+//
+// # Errors
+//
+// Every error is in one of three classes, given by Classify: Temporary (a
+// deadline: call again to resume), Rejected (one frame refused: the next
+// call goes on with the following frame), Fatal (sticky: every later call
+// returns it). The typed errors (*FrameTooLargeError, *CorruptError,
+// *UnexpectedEOFError, *PayloadError, *WriterBrokenError) match the
+// sentinels ErrFrameTooLarge, ErrCorrupt, io.ErrUnexpectedEOF, ErrPayload
+// and ErrWriterBroken with errors.Is.
+//
+// # Writing a codec
+//
+// A Decoder is pure logic over bytes, like a bufio.SplitFunc that can
+// resume: given the bytes buffered so far, it reports one complete frame,
+// or how many bytes it needs before it is called again, or an error. Its
+// per-stream state lives in the DecodeState the Reader owns, so one codec
+// value serves every connection. An Encoder appends a frame to a buffer; a
+// WrapEncoder, whose framing is only a header and a trailer, lets the
+// Writer send a large payload without copying it.
 package framing
