@@ -84,7 +84,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		c.rest = f
+		if len(f) > 0 {
+			c.rest = f
+		}
 	}
 	n := copy(p, c.rest)
 	c.rest = c.rest[n:]
@@ -103,12 +105,25 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close writes the frames buffered with BufferFrame, unless a write is
-// already in progress (it may be blocked on a peer that does not read, and
-// Close must not wait for it), then closes the connection. Writers blocked
-// in WriteFrame then return an error.
+// closeFlushTimeout bounds how long Close waits to write buffered frames to
+// a peer that does not read.
+const closeFlushTimeout = 2 * time.Second
+
+// Close writes the frames still buffered (BufferFrame) or queued, waiting
+// at most until the caller's write deadline or two seconds, whichever comes
+// first, then closes the connection. Writers still blocked in WriteFrame
+// then return an error.
 func (c *Conn) Close() error {
-	ferr := c.w.flushUnlessBusy()
+	var ferr error
+	if c.w.Buffered() > 0 {
+		dl := time.Now().Add(closeFlushTimeout)
+		if _, wdl := c.Deadlines(); !wdl.IsZero() && wdl.Before(dl) {
+			dl = wdl
+		}
+		if err := c.nc.SetWriteDeadline(dl); err == nil {
+			ferr = c.w.Flush()
+		}
+	}
 	return errors.Join(ferr, c.nc.Close())
 }
 

@@ -33,6 +33,7 @@ type Reader struct {
 	lastFill   bool // the last read filled all free space: more is likely waiting
 	lastFrame  int  // size of the last frame consumed, for shrinking
 	eof        bool
+	srcErr     error // an error the source returned with data, reported once the data is used
 	st         DecodeState
 	consumed   int64 // stream offset of buf[start]
 	err        error // sticky fatal error
@@ -83,7 +84,8 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		buffered := r.end - r.start
 		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
 			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
-			if d.Advance < 0 || d.Advance > buffered || (d.Frame && (d.Start < 0 || d.Start > d.End || d.End > buffered || d.Advance == 0)) {
+			if d.Advance < 0 || d.Advance > buffered || d.Need < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
+				(d.Frame && (d.Start < 0 || d.Start > d.End || d.End > buffered || d.Advance == 0)) {
 				return nil, r.fail(errBadDecoder)
 			}
 			if err != nil {
@@ -93,6 +95,12 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 				frame := r.buf[r.start+d.Start : r.start+d.End : r.start+d.End]
 				r.consume(d.Advance)
 				r.lastFrame = d.Advance
+				if r.srcErr != nil && Classify(r.srcErr) == Temporary {
+					// The frame the deadline interrupted is complete after
+					// all; the next read meets the deadline again if it
+					// still holds.
+					r.srcErr = nil
+				}
 				return frame, nil
 			}
 			if d.Advance > 0 {
@@ -112,6 +120,14 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		if r.eof {
 			return nil, r.endOfStream()
 		}
+		if err := r.srcErr; err != nil {
+			// Everything that arrived with the error has been used.
+			r.srcErr = nil
+			if Classify(err) == Temporary {
+				return nil, err
+			}
+			return nil, r.fail(err)
+		}
 		n, err := r.fill()
 		if n == 0 && err == nil {
 			if emptyReads++; emptyReads >= maxEmptyReads {
@@ -123,10 +139,8 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			if Classify(err) == Temporary {
-				return nil, err
-			}
-			return nil, r.fail(err)
+			// Decode what arrived with the error before reporting it.
+			r.srcErr = err
 		}
 	}
 }
@@ -157,9 +171,11 @@ func (r *Reader) fail(err error) error {
 }
 
 func (r *Reader) decodeError(advance int, err error) error {
-	var ce *CorruptError
-	if errors.As(err, &ce) {
-		ce.Offset = r.consumed
+	if ce, ok := err.(*CorruptError); ok {
+		// A copy: the decoder may return a shared error value.
+		c := *ce
+		c.Offset = r.consumed
+		err = &c
 	}
 	r.consume(advance)
 	if Classify(err) == Fatal {
@@ -192,7 +208,7 @@ func (r *Reader) fill() (int, error) {
 		r.start, r.end = 0, 0
 		// At a frame boundary: give a pooled buffer back unless more bytes
 		// are likely waiting and the buffer is not oversized for them.
-		if r.pooled != nil && (!r.lastFill || (len(r.buf) > 4*r.initSize && r.lastFrame < len(r.buf)/4)) && r.st.Discard == 0 {
+		if r.pooled != nil && (!r.lastFill || (len(r.buf) > 4*r.initSize && r.lastFrame < len(r.buf)/4)) {
 			r.release()
 		}
 	}
@@ -227,21 +243,35 @@ func (r *Reader) fill() (int, error) {
 	if n < 0 || n > free {
 		return 0, errors.New("framing: source returned an invalid count")
 	}
+	// A read that filled the buffer suggests more bytes are waiting, unless
+	// the buffer ended exactly where the current frame does.
+	r.lastFill = n == free && !(r.needExact && r.start+r.need == len(r.buf))
 	r.end += n
-	r.lastFill = n == free
 	return n, err
 }
 
-// grow replaces the buffer by a larger one holding the buffered bytes:
-// at most double the current size (or the initial size), and no larger than
-// want when want is the frame's exact size.
+// grow replaces the buffer by a larger one holding the buffered bytes: at
+// most double the current size, or the initial size, or the size of the
+// previous frame; and no larger than want when want is the frame's exact
+// size.
 func (r *Reader) grow(want int) {
 	size := 2 * len(r.buf)
 	if size < r.initSize {
 		size = r.initSize
 	}
-	if r.needExact && size > want {
-		size = want
+	if r.needExact {
+		if size < r.lastFrame {
+			// Frames as large as the previous one (bytes this stream did
+			// deliver) start in a buffer of that size, so a stream of large
+			// frames does not regrow one after each idle-release.
+			size = r.lastFrame
+		}
+		if size > want {
+			// Capped at the frame's declared size, but never below the
+			// initial size: small frames share a buffer and are read many
+			// at a time.
+			size = max(want, r.initSize)
+		}
 	}
 	p := allocBuf(size)
 	buffered := copy(*p, r.buf[r.start:r.end])

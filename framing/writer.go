@@ -157,17 +157,6 @@ func (w *Writer) Flush() error {
 	return w.commit(gen)
 }
 
-// flushUnlessBusy writes the open batch, unless a write is already in
-// progress (which may be blocked on a peer that does not read).
-func (w *Writer) flushUnlessBusy() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.writing || w.open == nil || w.err != nil {
-		return nil
-	}
-	return w.commit(w.openGen)
-}
-
 // Buffered returns the number of encoded bytes waiting to be written.
 func (w *Writer) Buffered() int {
 	w.mu.Lock()
@@ -224,6 +213,9 @@ func (w *Writer) queue(p []byte, copyAll bool) error {
 
 func (w *Writer) rollback(bufLen, segLen, mark int) {
 	b := w.open
+	if b == nil {
+		return // an inner rollback already emptied and released it
+	}
 	b.buf = b.buf[:bufLen]
 	clear(b.segs[segLen:])
 	b.segs = b.segs[:segLen]
