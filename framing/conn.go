@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,9 +22,23 @@ type Conn struct {
 	w    Writer
 	rest []byte // the unread part of a frame that Read returned in part
 
-	dlMu          sync.Mutex
-	readDeadline  time.Time
-	writeDeadline time.Time
+	// The caller's deadlines, as Unix nanoseconds (0: none), kept compact
+	// because every idle connection carries them.
+	readDeadline, writeDeadline atomic.Int64
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // NewConn wraps nc so that it reads and writes frames with codec. opts may
@@ -149,35 +163,28 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // SetDeadline sets the read and write deadlines; a deadline that fires in
 // the middle of a frame loses nothing (see Reader.ReadFrame).
 func (c *Conn) SetDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.readDeadline, c.writeDeadline = t, t
-	c.dlMu.Unlock()
+	c.readDeadline.Store(unixNano(t))
+	c.writeDeadline.Store(unixNano(t))
 	return c.nc.SetDeadline(t)
 }
 
 // SetReadDeadline sets the read deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.readDeadline = t
-	c.dlMu.Unlock()
+	c.readDeadline.Store(unixNano(t))
 	return c.nc.SetReadDeadline(t)
 }
 
 // SetWriteDeadline sets the write deadline. A write that times out breaks
 // the writing side (see Writer).
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.writeDeadline = t
-	c.dlMu.Unlock()
+	c.writeDeadline.Store(unixNano(t))
 	return c.nc.SetWriteDeadline(t)
 }
 
 // Deadlines returns the read and write deadlines the caller last set, so
 // that guards of the Conn's own can be told apart from them.
 func (c *Conn) Deadlines() (read, write time.Time) {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	return c.readDeadline, c.writeDeadline
+	return fromUnixNano(c.readDeadline.Load()), fromUnixNano(c.writeDeadline.Load())
 }
 
 // Listener is a net.Listener whose connections are framed Conns.
