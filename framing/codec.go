@@ -26,6 +26,9 @@ type Decoder interface {
 	//     before it returns the error, so a decoder that rejects one frame
 	//     (see ErrorClass) resumes with the next one.
 	//
+	// A decoder may rewrite the bytes of a frame it returns in place
+	// (byte-stuffing codecs unstuff into buf), but no bytes beyond Advance.
+	//
 	// Decode must compare the size of the frame it would return with
 	// st.Limit as soon as it knows it, before more bytes are buffered,
 	// and report a *FrameTooLargeError. It must never panic, whatever buf
@@ -68,6 +71,11 @@ type DecodeState struct {
 	// never rescans them. The Reader keeps it across calls and resets it to
 	// zero whenever bytes are consumed.
 	Scanned int
+	// Carry is a number a scanning decoder keeps alongside Scanned, such as
+	// the count of escape bytes in the scanned part (to know the decoded
+	// size of a stuffed frame while scanning). The Reader resets it to zero
+	// with Scanned.
+	Carry int64
 	// Discard is the number of bytes the Reader must drop from the stream
 	// before it calls Decode again. A length decoder sets it to skip an
 	// oversized frame; the Reader drops the bytes as they arrive, without

@@ -160,6 +160,7 @@ func (r *Reader) consume(n int) {
 	r.consumed += int64(n)
 	if n > 0 {
 		r.st.Scanned = 0
+		r.st.Carry = 0
 		r.need = 0
 		r.needExact = false
 	}
