@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// 1. WriteFrames whose FIRST payload is unrepresentable, on a fresh writer.
+// WriteFrames whose FIRST payload is unrepresentable, on a fresh writer.
 func TestWriteFramesFirstBadPanics(t *testing.T) {
 	var rec recorder
 	w := NewWriter(&rec, nl{})
@@ -26,7 +26,7 @@ func TestWriteFramesFirstBadPanics(t *testing.T) {
 	}
 }
 
-// 2. Conn.Read: an empty frame followed by EOF; Read says EOF, then
+// Conn.Read: an empty frame followed by EOF; Read says EOF, then
 // ReadFrame returns a frame.
 func TestConnReadEmptyFrameThenEOF(t *testing.T) {
 	a, b := net.Pipe()
@@ -46,7 +46,7 @@ func TestConnReadEmptyFrameThenEOF(t *testing.T) {
 	}
 }
 
-// 3. Conn.Close blocks forever flushing buffered frames to a peer that
+// Conn.Close blocks forever flushing buffered frames to a peer that
 // does not read.
 func TestCloseBlocksOnFlush(t *testing.T) {
 	for _, callerDeadline := range []bool{false, true} {
@@ -78,7 +78,7 @@ func TestCloseBlocksOnFlush(t *testing.T) {
 	}
 }
 
-// 4. After a medium frame whose last read exactly filled the buffer, the
+// After a medium frame whose last read exactly filled the buffer, the
 // Reader goes into its next (blocking) read still holding a pooled buffer.
 type timeoutErr2 struct{}
 
@@ -113,7 +113,7 @@ func TestIdleReaderHoldsBuffer(t *testing.T) {
 	}
 }
 
-// 5. Steady-state allocations: one frame per read (request/response).
+// Steady-state allocations: one frame per read (request/response).
 type oneFramePerRead struct {
 	frame []byte
 	off   int
@@ -150,7 +150,7 @@ func TestSteadyAllocsOneFramePerRead(t *testing.T) {
 	}
 }
 
-// 6. Decoder returning a shared *CorruptError: the Reader writes Offset into it.
+// Decoder returning a shared *CorruptError: the Reader writes Offset into it.
 var sharedCorrupt = &CorruptError{Reason: "shared"}
 
 type sharedErrDecoder struct{}
@@ -173,7 +173,7 @@ func TestSharedErrorRace(t *testing.T) {
 	wg.Wait()
 }
 
-// 7. Negative Discard from a decoder: unbounded buffering, no limit.
+// Negative Discard from a decoder: unbounded buffering, no limit.
 type negDiscard struct{}
 
 func (negDiscard) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
