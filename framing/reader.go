@@ -230,9 +230,14 @@ func (r *Reader) fill() (int, error) {
 		r.grow(want) // nothing is buffered: this only sizes the reads
 	}
 	if r.end == len(r.buf) {
-		// No free space: move the buffered bytes to the front if that makes
-		// room enough, else grow.
-		if r.start > 0 && (want <= len(r.buf) || buffered < len(r.buf)/2) {
+		// No free space: on a busy stream that never empties, a buffer
+		// grown for a large frame is traded for a smaller one once frames
+		// are small again; otherwise move the buffered bytes to the front
+		// if that makes room enough, else grow.
+		if quarter := len(r.buf) / 4; r.pooled != nil && len(r.buf) > 4*r.initSize &&
+			r.lastFrame < quarter && want < quarter && buffered < quarter {
+			r.resize(max(r.initSize, 2*max(want, r.lastFrame)))
+		} else if r.start > 0 && (want <= len(r.buf) || buffered < len(r.buf)/2) {
 			copy(r.buf, r.buf[r.start:r.end])
 			r.start, r.end = 0, buffered
 		} else {
@@ -274,6 +279,12 @@ func (r *Reader) grow(want int) {
 			size = max(want, r.initSize)
 		}
 	}
+	r.resize(size)
+}
+
+// resize moves the buffered bytes into a new pooled buffer of the given
+// size, which must hold them.
+func (r *Reader) resize(size int) {
 	p := allocBuf(size)
 	buffered := copy(*p, r.buf[r.start:r.end])
 	r.release()

@@ -501,3 +501,30 @@ func TestBufferShrinksAfterLargeFrame(t *testing.T) {
 		}
 	}
 }
+
+func TestBufferShrinksOnBusyStream(t *testing.T) {
+	// A long line grows the buffer by doubling (a scanning decoder's need
+	// is only a lower bound), then small lines whose reads straddle line
+	// ends: the buffer never empties (reads end at multiples of 100, lines
+	// at odd offsets), yet must not stay large.
+	frames := [][]byte{bytes.Repeat([]byte{'x'}, 1<<20)}
+	for i := 0; i < 40000; i++ {
+		frames = append(frames, []byte("thirty bytes of small payload"))
+	}
+	stream := encodeAll(t, nl{}, frames)
+	r := NewReader(fixedChunks(stream, 100), nl{}, &Options{MaxFrameSize: 2 << 20})
+	grown := 0
+	for i := range frames {
+		f, err := r.ReadFrame()
+		if err != nil || len(f) != len(frames[i]) {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(f), err)
+		}
+		grown = max(grown, len(r.buf))
+	}
+	if grown < 1<<20 {
+		t.Fatalf("the long line was read from a %d-byte buffer", grown)
+	}
+	if len(r.buf) > 4*DefaultInitialBufferSize {
+		t.Fatalf("buffer still %d bytes after %d small frames", len(r.buf), len(frames)-1)
+	}
+}
