@@ -29,13 +29,29 @@ func allocBuf(n int) *[]byte {
 		}
 	}
 	if c > 0 {
-		// Buffers sized exactly to a declared frame land one class lower.
-		if p, _ := bufPools[c-1].Get().(*[]byte); p != nil {
-			if cap(*p) >= n {
-				*p = (*p)[:n]
-				return p
+		// Buffers sized exactly to a declared frame land one class lower,
+		// mixed with smaller ones: look at a few before allocating.
+		var misfits [3]*[]byte
+		var found *[]byte
+		for i := range misfits {
+			p, _ := bufPools[c-1].Get().(*[]byte)
+			if p == nil {
+				break
 			}
-			bufPools[c-1].Put(p)
+			if cap(*p) >= n {
+				found = p
+				break
+			}
+			misfits[i] = p
+		}
+		for _, p := range misfits {
+			if p != nil {
+				bufPools[c-1].Put(p)
+			}
+		}
+		if found != nil {
+			*found = (*found)[:n]
+			return found
 		}
 	}
 	b := make([]byte, n)
