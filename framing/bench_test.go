@@ -103,46 +103,36 @@ func (d *discard) WriteBuffers(v *net.Buffers) (int64, error) {
 	return n, nil
 }
 
+// benchWrite writes frames of n bytes with write, then flushes.
+func benchWrite(b *testing.B, n int, write func(*framing.Writer, []byte) error) {
+	var d discard
+	w := framing.NewWriter(&d, lengthprefix.U32BE)
+	payload := make([]byte, n)
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := write(w, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(d.calls)/float64(b.N), "writes/frame")
+}
+
 // BenchmarkWriteFrame writes u32be frames to a vectored sink, one write per
 // frame.
 func BenchmarkWriteFrame(b *testing.B) {
 	for _, n := range benchSizes {
-		b.Run(sizeName(n), func(b *testing.B) {
-			var d discard
-			w := framing.NewWriter(&d, lengthprefix.U32BE)
-			payload := make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := w.WriteFrame(payload); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(d.calls)/float64(b.N), "writes/frame")
-		})
+		b.Run(sizeName(n), func(b *testing.B) { benchWrite(b, n, (*framing.Writer).WriteFrame) })
 	}
 }
 
 // BenchmarkBufferFrame encodes u32be frames in buffered mode.
 func BenchmarkBufferFrame(b *testing.B) {
 	for _, n := range benchSizes[:3] {
-		b.Run(sizeName(n), func(b *testing.B) {
-			var d discard
-			w := framing.NewWriter(&d, lengthprefix.U32BE)
-			payload := make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := w.BufferFrame(payload); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := w.Flush(); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(d.calls)/float64(b.N), "writes/frame")
-		})
+		b.Run(sizeName(n), func(b *testing.B) { benchWrite(b, n, (*framing.Writer).BufferFrame) })
 	}
 }

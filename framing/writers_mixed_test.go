@@ -37,19 +37,7 @@ func TestMixedWritersLargeU32(t *testing.T) {
 						for j := 8; j < size; j++ {
 							p[j] = byte(g + i + j)
 						}
-						var err error
-						switch i % 4 {
-						case 0:
-							err = wc.WriteFrame(p)
-						case 1:
-							err = wc.WriteFrames([][]byte{p})
-						case 2:
-							err = wc.BufferFrame(p)
-						case 3:
-							if err = wc.BufferFrame(p); err == nil {
-								err = wc.Flush()
-							}
-						}
+						err := writeInTurn(wc, i, p)
 						// scribble: the caller may reuse p now
 						for j := range p {
 							p[j] = 0xEE

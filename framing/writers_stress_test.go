@@ -26,23 +26,13 @@ func TestMixedWritersStress(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < N; i++ {
 				p := []byte(string(rune('a'+g)) + ":" + string(bytes.Repeat([]byte{'x'}, i%50)) + ":" + itoa(i))
-				var err error
-				switch i % 4 {
-				case 0:
-					err = wc.WriteFrame(p)
-				case 1:
-					err = wc.WriteFrames([][]byte{p, []byte("bad\nframe")})
+				if i%4 == 1 {
+					err := wc.WriteFrames([][]byte{p, []byte("bad\nframe")})
 					if !errors.Is(err, ErrPayload) {
 						t.Errorf("want payload error, got %v", err)
 					}
-					err = wc.WriteFrames([][]byte{p})
-				case 2:
-					err = wc.BufferFrame(p)
-				case 3:
-					if err = wc.BufferFrame(p); err == nil {
-						err = wc.Flush()
-					}
 				}
+				err := writeInTurn(wc, i, p)
 				if err != nil {
 					t.Error(err)
 					return
@@ -112,5 +102,23 @@ func TestCloseWhileWritersBlocked(t *testing.T) {
 		if !errors.Is(err, ErrWriterBroken) {
 			t.Errorf("%v", err)
 		}
+	}
+}
+
+// writeInTurn writes p as one frame with each of the Conn's write calls in
+// turn: WriteFrame, WriteFrames, BufferFrame, BufferFrame then Flush.
+func writeInTurn(c *Conn, i int, p []byte) error {
+	switch i % 4 {
+	case 0:
+		return c.WriteFrame(p)
+	case 1:
+		return c.WriteFrames([][]byte{p})
+	case 2:
+		return c.BufferFrame(p)
+	default:
+		if err := c.BufferFrame(p); err != nil {
+			return err
+		}
+		return c.Flush()
 	}
 }
