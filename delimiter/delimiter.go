@@ -1,0 +1,249 @@
+// Package delimiter frames messages without a length field: frames end at a
+// delimiter (lines, "\r\n\r\n", any byte strings) or have a fixed size.
+//
+// The shortest working use:
+//
+//	c := framing.NewConn(conn, delimiter.Lines, nil)
+//	err := c.WriteFrame([]byte("PING"))  // sends "PING\n"
+//	line, err := c.ReadFrame()           // "PONG", from "PONG\n" or "PONG\r\n"
+//
+// Delimited frames:
+//
+//	on the wire:  [ P I N G \r \n | h e l l o \n ]   Lines
+//	returned:     [ P I N G ]       [ h e l l o ]
+//
+// Scanning resumes where it stopped, so a frame delivered in many pieces is
+// scanned once in total. The size limit counts the frame without its
+// delimiter and is enforced while scanning, before the frame is complete.
+// Data that ends without a delimiter is an unexpected-EOF error (with the
+// number of missing bytes unknown): there is no silent last frame.
+package delimiter
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/framekit/framekit/framing"
+)
+
+const codecName = "delimiter"
+
+// Config describes delimiter-terminated frames.
+type Config struct {
+	// Delimiters end frames: one or several, each at least one byte. When
+	// several match, the one that yields the shortest frame wins; when two
+	// yield the same frame (one is a prefix of the other), the one listed
+	// first wins, as in Netty's DelimiterBasedFrameDecoder. The encoder
+	// ends frames with the first one.
+	Delimiters [][]byte
+	// KeepDelimiter returns frames with their delimiter; by default it is
+	// stripped. The limit never counts it, and the encoder always takes the
+	// payload without it.
+	KeepDelimiter bool
+}
+
+// A Codec frames messages that end at a delimiter. It is immutable and safe
+// for concurrent use; it implements framing.Codec and framing.WrapEncoder.
+type Codec struct {
+	delims [][]byte
+	maxLen int
+	keep   bool
+}
+
+// New returns a Codec for c. No delimiter, an empty one or a repeated one
+// is a *framing.ConfigError.
+func New(c Config) (*Codec, error) {
+	if len(c.Delimiters) == 0 {
+		return nil, &framing.ConfigError{Codec: codecName, Reason: "no delimiter"}
+	}
+	cd := &Codec{keep: c.KeepDelimiter}
+	for i, d := range c.Delimiters {
+		if len(d) == 0 {
+			return nil, &framing.ConfigError{Codec: codecName, Reason: fmt.Sprintf("delimiter %d is empty", i)}
+		}
+		for j := 0; j < i; j++ {
+			if bytes.Equal(d, c.Delimiters[j]) {
+				return nil, &framing.ConfigError{Codec: codecName, Reason: fmt.Sprintf("delimiter %q is listed twice", d)}
+			}
+		}
+		cd.delims = append(cd.delims, bytes.Clone(d))
+		cd.maxLen = max(cd.maxLen, len(d))
+	}
+	return cd, nil
+}
+
+func mustNew(c Config) *Codec {
+	cd, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return cd
+}
+
+// Presets.
+var (
+	// Lines are frames ending at "\n" or "\r\n", stripped (Netty's
+	// LineBasedFrameDecoder); the encoder writes "\n" and refuses a payload
+	// that contains "\n" or ends in "\r".
+	Lines = mustNew(Config{Delimiters: [][]byte{[]byte("\n"), []byte("\r\n")}})
+	// CRLFLines reads as Lines does, and the encoder writes "\r\n".
+	CRLFLines = mustNew(Config{Delimiters: [][]byte{[]byte("\r\n"), []byte("\n")}})
+	// CRLF is frames ending at exactly "\r\n", stripped; a lone "\n" is
+	// data.
+	CRLF = mustNew(Config{Delimiters: [][]byte{[]byte("\r\n")}})
+)
+
+// find returns the earliest delimiter match in buf at or after from: its
+// position, length and index, or a position of -1.
+func (c *Codec) find(buf []byte, from int) (pos, dlen, di int) {
+	pos = -1
+	for k, d := range c.delims {
+		region := buf[from:]
+		if pos >= 0 {
+			// Only a match that starts before the best one can win.
+			end := pos - 1 + len(d)
+			if end <= from {
+				continue
+			}
+			region = buf[from:min(end, len(buf))]
+		}
+		var i int
+		if len(d) == 1 {
+			i = bytes.IndexByte(region, d[0])
+		} else {
+			i = bytes.Index(region, d)
+		}
+		if i >= 0 {
+			pos, dlen, di = from+i, len(d), k
+		}
+	}
+	return pos, dlen, di
+}
+
+// undecided reports whether a delimiter that would win over the match of
+// delimiter di at pos could still be completed by bytes not yet received:
+// one starting earlier, or at pos and listed before di, whose beginning is
+// at the end of buf.
+func (c *Codec) undecided(buf []byte, pos, di int) bool {
+	if pos+c.maxLen <= len(buf) {
+		return false
+	}
+	for k, e := range c.delims {
+		if k == di {
+			continue
+		}
+		for s := max(0, len(buf)-len(e)+1); s <= pos; s++ {
+			if s == pos && k > di {
+				break
+			}
+			if bytes.HasPrefix(e, buf[s:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Decode implements framing.Decoder.
+func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	from := st.Scanned
+	pos, dlen, di := c.find(buf, from)
+	if pos >= 0 && !atEOF && !st.Skipping && len(c.delims) > 1 && c.undecided(buf, pos, di) {
+		// Another delimiter may yet make a shorter frame: wait for it.
+		return framing.Decoded{Need: len(buf) + 1}, nil
+	}
+	// Bytes before safe cannot be the start of a delimiter that is still
+	// incomplete: the next call scans from there.
+	safe := max(0, len(buf)-(c.maxLen-1))
+	if st.Skipping {
+		// Discarding a rejected frame up to and including its delimiter.
+		if pos >= 0 {
+			st.Skipping = false
+			return framing.Decoded{Advance: pos + dlen}, nil
+		}
+		if safe > 0 {
+			return framing.Decoded{Advance: safe}, nil
+		}
+		st.Scanned = 0
+		return framing.Decoded{Need: len(buf) + 1}, nil
+	}
+	if pos >= 0 {
+		if pos > st.Limit {
+			return tooLarge(st, int64(pos), pos+dlen)
+		}
+		end := pos
+		if c.keep {
+			end += dlen
+		}
+		return framing.Decoded{Frame: true, End: end, Advance: pos + dlen}, nil
+	}
+	if safe > st.Limit {
+		// Whatever the delimiter, the frame is already over the limit.
+		if st.Skip {
+			st.Skipping = true
+		}
+		return tooLarge(st, -1, safe)
+	}
+	st.Scanned = max(from, safe)
+	return framing.Decoded{Need: len(buf) + 1}, nil
+}
+
+// tooLarge reports a frame over the limit; under the skip policy it drops
+// skip bytes (the frame, or what is certainly part of it).
+func tooLarge(st *framing.DecodeState, size int64, skip int) (framing.Decoded, error) {
+	if !st.Skip {
+		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+	}
+	return framing.Decoded{Advance: skip}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
+}
+
+// check refuses a payload that would not be read back intact: one in which
+// a delimiter starts before the end of the payload, counting the
+// delimiter written after it and possibly bytes of the next frame.
+func (c *Codec) check(p []byte) error {
+	trailer := c.delims[0]
+	for _, d := range c.delims {
+		if bytes.Contains(p, d) {
+			return &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf("contains the delimiter %q", d)}
+		}
+		// A delimiter starting in the payload's last bytes and running on
+		// into the trailer (and beyond, into whatever follows).
+		for k := min(len(d)-1, len(p)); k >= 1; k-- {
+			if !bytes.Equal(p[len(p)-k:], d[:k]) {
+				continue
+			}
+			rest := d[k:]
+			n := min(len(rest), len(trailer))
+			if bytes.Equal(rest[:n], trailer[:n]) {
+				return &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
+					"its last %d bytes and the delimiter %q would read as the delimiter %q", k, trailer, d)}
+			}
+		}
+	}
+	return nil
+}
+
+// AppendFrame appends payload and the first delimiter to dst; a payload
+// that would not be read back intact is a *framing.PayloadError and
+// nothing is appended.
+func (c *Codec) AppendFrame(dst, payload []byte) ([]byte, error) {
+	if err := c.check(payload); err != nil {
+		return dst, err
+	}
+	return append(append(dst, payload...), c.delims[0]...), nil
+}
+
+// AppendHeader implements framing.WrapEncoder: there is no header; it only
+// checks payload.
+func (c *Codec) AppendHeader(dst, payload []byte) ([]byte, int, error) {
+	return dst, 0, c.check(payload)
+}
+
+// AppendTrailer implements framing.WrapEncoder: it appends the first
+// delimiter.
+func (c *Codec) AppendTrailer(dst, _ []byte) []byte { return append(dst, c.delims[0]...) }
+
+var (
+	_ framing.Codec       = (*Codec)(nil)
+	_ framing.WrapEncoder = (*Codec)(nil)
+)

@@ -1,0 +1,476 @@
+package delimiter
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"math/rand"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/framekit/framekit/framing"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var seedFlag = flag.Int64("delimiter.seed", 0, "seed for the random tests (0: random)")
+
+func seed(t *testing.T) int64 {
+	s := *seedFlag
+	if s == 0 {
+		s = rand.Int63()
+	}
+	t.Logf("seed %d (rerun with -delimiter.seed=%d)", s, s)
+	return s
+}
+
+// cutReader returns data in pieces of the sizes next returns.
+type cutReader struct {
+	data []byte
+	next func() int
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(c.next(), len(p), len(c.data))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func mustCodec(t *testing.T, c Config) *Codec {
+	t.Helper()
+	cd, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cd
+}
+
+// payloads returns random payloads over alphabet: sizes log-uniform, most
+// under 4 KiB, some up to 64 KiB, some empty.
+func payloads(rng *rand.Rand, n int, alphabet string, size func(i int) int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		sz := size(i)
+		p := make([]byte, sz)
+		for j := range p {
+			p[j] = alphabet[rng.Intn(len(alphabet))]
+		}
+		out[i] = p
+	}
+	return out
+}
+
+func logUniform(rng *rand.Rand) func(int) int {
+	return func(i int) int {
+		if i%11 == 0 {
+			return 0
+		}
+		return int(float64(64<<10) * rng.Float64() * rng.Float64() * rng.Float64() * rng.Float64())
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	s := seed(t)
+	fixed, err := Fixed(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		codec    framing.Codec
+		alphabet string
+		keep     []byte // the delimiter a kept frame ends with
+		size     func(rng *rand.Rand) func(int) int
+	}{
+		{"single byte", mustCodec(t, Config{Delimiters: [][]byte{{0}}}), "abc\r\n\x01\xff", nil, logUniform},
+		{"crlfcrlf", mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n")}}), strings.Repeat("abcdefgh", 4) + "\r\n", nil, logUniform},
+		{"lines", Lines, "ab\r \t", nil, logUniform},
+		{"crlf lines", CRLFLines, "ab \t", nil, logUniform},
+		{"crlf", CRLF, "ab\n", nil, logUniform},
+		{"keep", mustCodec(t, Config{Delimiters: [][]byte{[]byte("END")}, KeepDelimiter: true}), strings.Repeat("abcdefgh", 4) + "END", []byte("END"), logUniform},
+		{"fixed", fixed, "\x00\n\r", nil, func(*rand.Rand) func(int) int { return func(int) int { return 100 } }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(s))
+			var want, in [][]byte
+			for _, p := range payloads(rng, 300, c.alphabet, c.size(rng)) {
+				// Drop what the encoder rightly refuses (the alphabet can
+				// spell a delimiter).
+				if _, err := c.codec.AppendFrame(nil, p); err != nil {
+					if !errors.Is(err, framing.ErrPayload) {
+						t.Fatal(err)
+					}
+					continue
+				}
+				in = append(in, p)
+				want = append(want, append(bytes.Clone(p), c.keep...))
+			}
+			if len(in) < 100 {
+				t.Fatalf("only %d encodable payloads", len(in))
+			}
+			var stream bytes.Buffer
+			if err := framing.NewWriter(&stream, c.codec).WriteFrames(in); err != nil {
+				t.Fatal(err)
+			}
+			data := stream.Bytes()
+			for _, cut := range []struct {
+				name string
+				src  io.Reader
+				all  bool
+			}{
+				{"1-byte", &cutReader{data: data[:min(len(data), 1<<20)], next: func() int { return 1 }}, len(data) <= 1<<20},
+				{"7-byte", &cutReader{data: data, next: func() int { return 7 }}, true},
+				{"random", &cutReader{data: data, next: func() int { return 1 + rng.Intn(30000) }}, true},
+				{"whole", bytes.NewReader(data), true},
+			} {
+				r := framing.NewReader(cut.src, c.codec, nil)
+				var got [][]byte
+				var err error
+				for {
+					var f []byte
+					if f, err = r.ReadFrameInto(nil); err != nil {
+						break
+					}
+					got = append(got, f)
+				}
+				exp := want
+				if cut.all {
+					if err != io.EOF {
+						t.Fatalf("%s: after %d frames: %v", cut.name, len(got), err)
+					}
+				} else {
+					if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) == 0 {
+						t.Fatalf("%s: %d frames, %v", cut.name, len(got), err)
+					}
+					exp = want[:len(got)]
+				}
+				if !equalFrames(exp, got) {
+					t.Fatalf("%s (seed %d): frames differ:\n%s", cut.name, s, cmp.Diff(exp, got, cmpopts.EquateEmpty()))
+				}
+			}
+		})
+	}
+}
+
+func equalFrames(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func readStrings(t *testing.T, c framing.Decoder, in string, chunk int) []string {
+	t.Helper()
+	r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c, nil)
+	var got []string
+	for {
+		f, err := r.ReadFrame()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		got = append(got, string(f))
+	}
+}
+
+// Netty's rule: the delimiter that yields the shortest frame wins; between
+// delimiters that yield the same frame, the one listed first.
+func TestShortestFrameRule(t *testing.T) {
+	nlCRLF := mustCodec(t, Config{Delimiters: [][]byte{[]byte("\n"), []byte("\r\n")}})
+	long1st := mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n"), []byte("\r\n")}})
+	short1st := mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n"), []byte("\r\n\r\n")}})
+	overlap := mustCodec(t, Config{Delimiters: [][]byte{[]byte("ab"), []byte("ba")}})
+	cases := []struct {
+		codec *Codec
+		in    string
+		want  []string
+	}{
+		{nlCRLF, "ABC\nDEF\r\n", []string{"ABC", "DEF"}},
+		{nlCRLF, "A\rB\n\r\n", []string{"A\rB", ""}},
+		{long1st, "a\r\n\r\nb\r\nc\r\n\r\n", []string{"a", "b", "c"}},
+		{short1st, "a\r\n\r\nb\r\n", []string{"a", "", "b"}},
+		{overlap, "xxbabyab", []string{"xx", "by"}},
+		{overlap, "aba", []string{"", "a"}[:1]},
+	}
+	for _, c := range cases {
+		for _, chunk := range []int{1, 2, 3, 100} {
+			got := readStringsEOF(t, c.codec, c.in, chunk)
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("%q in %d-byte reads (-want +got):\n%s", c.in, chunk, diff)
+			}
+		}
+	}
+}
+
+// readStringsEOF is readStrings that stops at any end of stream.
+func readStringsEOF(t *testing.T, c framing.Decoder, in string, chunk int) []string {
+	t.Helper()
+	r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c, nil)
+	var got []string
+	for {
+		f, err := r.ReadFrame()
+		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			return got
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		got = append(got, string(f))
+	}
+}
+
+func TestEncoderRefusals(t *testing.T) {
+	crlf2 := mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n")}})
+	fixed, _ := Fixed(4)
+	cases := []struct {
+		name  string
+		codec framing.Encoder
+		p     string
+	}{
+		{"contains delimiter", Lines, "a\nb"},
+		{"lines ending in CR", Lines, "abc\r"},
+		{"contains CRLF", CRLF, "a\r\nb"},
+		{"end plus delimiter matches early", crlf2, "a\r\n"},
+		{"contains \\r\\n\\r\\n", crlf2, "x\r\n\r\ny"},
+		{"fixed too short", fixed, "abc"},
+		{"fixed too long", fixed, "abcde"},
+	}
+	for _, c := range cases {
+		dst := []byte("keep")
+		out, err := c.codec.AppendFrame(dst, []byte(c.p))
+		if !errors.Is(err, framing.ErrPayload) || framing.Classify(err) != framing.Rejected {
+			t.Errorf("%s: got %v, want a payload error", c.name, err)
+		}
+		if string(out) != "keep" {
+			t.Errorf("%s: appended %q", c.name, out)
+		}
+		var rec bytes.Buffer
+		if err := framing.NewWriter(&rec, c.codec).WriteFrame([]byte(c.p)); !errors.Is(err, framing.ErrPayload) || rec.Len() != 0 {
+			t.Errorf("%s: Writer: %v, %d bytes written", c.name, err, rec.Len())
+		}
+	}
+	// What does come back intact is accepted.
+	for _, p := range []string{"a\r", "\n\r\n", "a\r\n\r"} {
+		if _, err := crlf2.AppendFrame(nil, []byte(p)); err == nil {
+			got := readStrings(t, crlf2, p+"\r\n\r\n", 1)
+			if len(got) != 1 || got[0] != p {
+				t.Errorf("%q accepted but read back as %q", p, got)
+			}
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{
+		{},
+		{Delimiters: [][]byte{{}}},
+		{Delimiters: [][]byte{[]byte("x"), []byte("x")}},
+	} {
+		var ce *framing.ConfigError
+		if _, err := New(c); !errors.As(err, &ce) {
+			t.Errorf("%+v: got %v", c, err)
+		}
+	}
+	for _, n := range []int{0, -1} {
+		var ce *framing.ConfigError
+		if _, err := Fixed(n); !errors.As(err, &ce) {
+			t.Errorf("Fixed(%d): got %v", n, err)
+		}
+	}
+}
+
+func TestUnterminatedAtEOF(t *testing.T) {
+	for _, in := range []string{"one\ntwo", "one\ntwo\r"} {
+		r := framing.NewReader(strings.NewReader(in), Lines, nil)
+		if f, err := r.ReadFrame(); err != nil || string(f) != "one" {
+			t.Fatalf("%q, %v", f, err)
+		}
+		_, err := r.ReadFrame()
+		var ue *framing.UnexpectedEOFError
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !errors.As(err, &ue) || ue.Missing != -1 {
+			t.Fatalf("%q: got %v, want unexpected EOF with missing unknown", in, err)
+		}
+	}
+}
+
+// endless serves n filler bytes without a delimiter, then tail.
+type endless struct {
+	n    int64
+	tail []byte
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n > 0 {
+		k := int(min(int64(len(p)), e.n))
+		for i := range p[:k] {
+			p[i] = 'x'
+		}
+		e.n -= int64(k)
+		return k, nil
+	}
+	if len(e.tail) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, e.tail)
+	e.tail = e.tail[k:]
+	return k, nil
+}
+
+func TestLongLineLimit(t *testing.T) {
+	const size = 100 << 20
+	opts := func(p framing.OversizePolicy) *framing.Options {
+		return &framing.Options{MaxFrameSize: 64 << 10, Oversize: p}
+	}
+	t.Run("fail", func(t *testing.T) {
+		src := &endless{n: size, tail: []byte("\ngood\n")}
+		r := framing.NewReader(src, Lines, opts(framing.Fail))
+		_, err := r.ReadFrame()
+		if !errors.Is(err, framing.ErrFrameTooLarge) || framing.Classify(err) != framing.Fatal {
+			t.Fatalf("got %v", err)
+		}
+		if read := size - src.n; read > 1<<20 {
+			t.Fatalf("read %d bytes before failing", read)
+		}
+	})
+	t.Run("skip", func(t *testing.T) {
+		src := &endless{n: size, tail: []byte("\ngood\n")}
+		var got []string
+		var errs int
+		var peak uint64
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		base := ms.HeapInuse
+		r := framing.NewReader(src, Lines, opts(framing.Skip))
+		for reads := 0; ; reads++ {
+			f, err := r.ReadFrame()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if framing.Classify(err) != framing.Rejected {
+					t.Fatal(err)
+				}
+				errs++
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+				continue
+			}
+			got = append(got, string(f))
+		}
+		if errs != 1 || len(got) != 1 || got[0] != "good" {
+			t.Fatalf("%d errors, frames %q", errs, got)
+		}
+		if peak > base && peak-base > 1<<20 {
+			t.Fatalf("heap grew by %d bytes", peak-base)
+		}
+		// The Reader itself holds a buffer below 1 MiB.
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		if after.HeapInuse > base && after.HeapInuse-base > 1<<20 {
+			t.Fatalf("heap in use grew by %d bytes", after.HeapInuse-base)
+		}
+	})
+}
+
+// counting wraps a decoder and adds up the bytes it is shown beyond what it
+// had already scanned.
+type counting struct {
+	framing.Decoder
+	seen int
+}
+
+func (c *counting) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	c.seen += len(buf) - st.Scanned
+	return c.Decoder.Decode(buf, atEOF, st)
+}
+
+func TestNoRescanning(t *testing.T) {
+	line := append(bytes.Repeat([]byte("y"), 4<<20), "\r\n"...)
+	for _, codec := range []*Codec{Lines, CRLF, mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n"), []byte("\n")}})} {
+		c := &counting{Decoder: codec}
+		r := framing.NewReader(&cutReader{data: line, next: func() int { return 7 }}, c, &framing.Options{MaxFrameSize: 8 << 20})
+		if _, err := r.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+		if c.seen > 2*len(line) {
+			t.Fatalf("decoder examined %d bytes for a %d-byte line", c.seen, len(line))
+		}
+	}
+}
+
+func TestFixedLimit(t *testing.T) {
+	fixed, _ := Fixed(1000)
+	stream := bytes.Repeat([]byte("z"), 3000)
+	r := framing.NewReader(bytes.NewReader(stream), fixed, &framing.Options{MaxFrameSize: 500, Oversize: framing.Skip})
+	for i := 0; i < 3; i++ {
+		if _, err := r.ReadFrame(); !errors.Is(err, framing.ErrFrameTooLarge) || framing.Classify(err) != framing.Rejected {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if _, err := r.ReadFrame(); err != io.EOF {
+		t.Fatal(err)
+	}
+}
+
+func TestLinesZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are checked without -race (sync.Pool drops items under it)")
+	}
+	line := append(bytes.Repeat([]byte("l"), 64), '\n')
+	stream := bytes.Repeat(line, 64)
+	src := bytes.NewReader(stream)
+	r := framing.NewReader(src, Lines, nil)
+	a := testing.AllocsPerRun(100, func() {
+		src.Reset(stream)
+		for i := 0; i < 64; i++ {
+			if f, err := r.ReadFrame(); err != nil || len(f) != 64 {
+				t.Fatal(len(f), err)
+			}
+		}
+	})
+	if a != 0 {
+		t.Fatalf("%v allocations per 64 lines", a)
+	}
+}
+
+// The frames found must not depend on how the stream is cut, even where
+// delimiters overlap.
+func TestCutIndependence(t *testing.T) {
+	s := seed(t)
+	rng := rand.New(rand.NewSource(s))
+	configs := [][]string{{"\n", "\r\n"}, {"\r\n\r\n", "\r\n"}, {"\r\n", "\r\n\r\n"}, {"ab", "ba"}, {"aba", "b"}, {"abc", "bc", "c"}}
+	for _, ds := range configs {
+		var cfg Config
+		for _, d := range ds {
+			cfg.Delimiters = append(cfg.Delimiters, []byte(d))
+		}
+		codec := mustCodec(t, cfg)
+		for i := 0; i < 300; i++ {
+			b := make([]byte, 1+rng.Intn(40))
+			for j := range b {
+				b[j] = "abc\r\n"[rng.Intn(5)]
+			}
+			whole := readStringsEOF(t, codec, string(b), len(b))
+			for _, chunk := range []int{1, 2, 3} {
+				if got := readStringsEOF(t, codec, string(b), chunk); !cmp.Equal(whole, got) {
+					t.Fatalf("%q with %q (seed %d): whole %q, %d-byte reads %q", ds, b, s, whole, chunk, got)
+				}
+			}
+		}
+	}
+}

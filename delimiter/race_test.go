@@ -1,0 +1,5 @@
+//go:build race
+
+package delimiter
+
+const raceEnabled = true
