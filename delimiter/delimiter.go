@@ -1,5 +1,6 @@
 // Package delimiter frames messages without a length field: frames end at a
-// delimiter (lines, "\r\n\r\n", any byte strings) or have a fixed size.
+// delimiter (lines, "\r\n\r\n", any byte strings, COBS and SLIP byte
+// stuffing for binary payloads) or have a fixed size.
 //
 // The shortest working use:
 //

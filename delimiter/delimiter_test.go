@@ -94,6 +94,9 @@ func TestRoundTrip(t *testing.T) {
 		{"crlf lines", CRLFLines, "ab \t", nil, logUniform},
 		{"crlf", CRLF, "ab\n", nil, logUniform},
 		{"keep", mustCodec(t, Config{Delimiters: [][]byte{[]byte("END")}, KeepDelimiter: true}), strings.Repeat("abcdefgh", 4) + "END", []byte("END"), logUniform},
+		{"cobs", COBS, "\x00\x00\x00\x01\xff", nil, logUniform},
+		{"cobs long runs", COBS, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20\x00", nil, logUniform},
+		{"slip", SLIP, "\xc0\xdb\xdc\xdd\x00", nil, logUniform},
 		{"fixed", fixed, "\x00\n\r", nil, func(*rand.Rand) func(int) int { return func(int) int { return 100 } }},
 	}
 	for _, c := range cases {
@@ -471,6 +474,129 @@ func TestCutIndependence(t *testing.T) {
 					t.Fatalf("%q with %q (seed %d): whole %q, %d-byte reads %q", ds, b, s, whole, chunk, got)
 				}
 			}
+		}
+	}
+}
+
+func TestStuffingVectors(t *testing.T) {
+	cases := []struct {
+		codec   framing.Codec
+		payload []byte
+		wire    []byte
+	}{
+		{COBS, []byte{}, []byte{0x01, 0x00}},
+		{COBS, []byte{0x00}, []byte{0x01, 0x01, 0x00}},
+		{COBS, []byte{0x11, 0x22, 0x00, 0x33}, []byte{0x03, 0x11, 0x22, 0x02, 0x33, 0x00}},
+		{COBS, []byte{0x11, 0x00, 0x00, 0x00}, []byte{0x02, 0x11, 0x01, 0x01, 0x01, 0x00}},
+		{SLIP, []byte{0x01, 0xC0, 0x02, 0xDB}, []byte{0x01, 0xDB, 0xDC, 0x02, 0xDB, 0xDD, 0xC0}},
+	}
+	for _, c := range cases {
+		got, err := c.codec.AppendFrame(nil, c.payload)
+		if err != nil || !bytes.Equal(got, c.wire) {
+			t.Errorf("encode % x: got % x, %v; want % x", c.payload, got, err, c.wire)
+		}
+		f, err := framing.NewReader(bytes.NewReader(c.wire), c.codec, nil).ReadFrame()
+		if err != nil || !bytes.Equal(f, c.payload) {
+			t.Errorf("decode % x: got % x, %v", c.wire, f, err)
+		}
+	}
+	// 254 non-zero bytes fill one block exactly.
+	long := bytes.Repeat([]byte{7}, 254)
+	wire, _ := COBS.AppendFrame(nil, long)
+	if wire[0] != 0xFF || len(wire) > len(long)+3 {
+		t.Errorf("254-byte block: % x...", wire[:3])
+	}
+	if _, err := SLIP.AppendFrame(nil, nil); !errors.Is(err, framing.ErrPayload) {
+		t.Errorf("empty SLIP payload: %v", err)
+	}
+}
+
+func TestCorruptStuffedFrameResyncs(t *testing.T) {
+	cases := []struct {
+		codec framing.Codec
+		bad   []byte
+	}{
+		{COBS, []byte{0x05, 0x11, 0x00}},       // block runs past the frame
+		{SLIP, []byte{0x01, 0xDB, 0x02, 0xC0}}, // ESC then a bad byte
+		{SLIP, []byte{0x01, 0xDB, 0xC0}},       // ESC at the end
+	}
+	for _, c := range cases {
+		var stream []byte
+		stream, _ = c.codec.AppendFrame(stream, []byte("one"))
+		stream = append(stream, c.bad...)
+		stream, _ = c.codec.AppendFrame(stream, []byte("two"))
+		for _, chunk := range []int{1, 3, len(stream)} {
+			r := framing.NewReader(&cutReader{data: stream, next: func() int { return chunk }}, c.codec, nil)
+			var got []string
+			for {
+				f, err := r.ReadFrame()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					if !errors.Is(err, framing.ErrCorrupt) || framing.Classify(err) != framing.Rejected {
+						t.Fatalf("% x: %v", c.bad, err)
+					}
+					got = append(got, "corrupt")
+					continue
+				}
+				got = append(got, string(f))
+			}
+			if diff := cmp.Diff([]string{"one", "corrupt", "two"}, got); diff != "" {
+				t.Errorf("% x, %d-byte reads (-want +got):\n%s", c.bad, chunk, diff)
+			}
+		}
+	}
+}
+
+func TestStuffedLimit(t *testing.T) {
+	for _, codec := range []framing.Codec{COBS, SLIP} {
+		big := bytes.Repeat([]byte{0xC0, 0x00, 0xDB}, 1000)
+		var stream []byte
+		stream, _ = codec.AppendFrame(stream, []byte("a"))
+		stream, _ = codec.AppendFrame(stream, big)
+		stream, _ = codec.AppendFrame(stream, []byte("b"))
+		r := framing.NewReader(&cutReader{data: stream, next: func() int { return 7 }}, codec, &framing.Options{MaxFrameSize: 2999, Oversize: framing.Skip})
+		var got []string
+		for {
+			f, err := r.ReadFrame()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if !errors.Is(err, framing.ErrFrameTooLarge) {
+					t.Fatal(err)
+				}
+				got = append(got, "too large")
+				continue
+			}
+			got = append(got, string(f))
+		}
+		if diff := cmp.Diff([]string{"a", "too large", "b"}, got); diff != "" {
+			t.Errorf("%T (-want +got):\n%s", codec, diff)
+		}
+		// A limit of exactly the payload size admits it.
+		r = framing.NewReader(bytes.NewReader(stream), codec, &framing.Options{MaxFrameSize: 3000})
+		for i := 0; i < 3; i++ {
+			if _, err := r.ReadFrame(); err != nil {
+				t.Fatalf("%T: frame %d: %v", codec, i, err)
+			}
+		}
+	}
+}
+
+func TestStuffedNoRescanning(t *testing.T) {
+	payload := bytes.Repeat([]byte{1, 0xDB, 2, 0xC0, 0}, 800<<10) // 4 MB
+	for _, codec := range []framing.Codec{COBS, SLIP} {
+		wire, _ := codec.AppendFrame(nil, payload)
+		c := &counting{Decoder: codec}
+		r := framing.NewReader(&cutReader{data: wire, next: func() int { return 7 }}, c, &framing.Options{MaxFrameSize: 8 << 20})
+		f, err := r.ReadFrame()
+		if err != nil || !bytes.Equal(f, payload) {
+			t.Fatalf("%T: %d bytes, %v", codec, len(f), err)
+		}
+		if c.seen > 2*len(wire) {
+			t.Fatalf("%T: decoder examined %d bytes for a %d-byte frame", codec, c.seen, len(wire))
 		}
 	}
 }

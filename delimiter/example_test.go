@@ -63,3 +63,24 @@ func ExampleFixed() {
 	// EFGH
 	// framing: cannot frame a payload of 3 bytes: frames are exactly 4 bytes
 }
+
+// Any binary payload, zeros included, framed by 0x00.
+func ExampleCOBS() {
+	wire, _ := delimiter.COBS.AppendFrame(nil, []byte{0x11, 0x22, 0x00, 0x33})
+	fmt.Printf("% x\n", wire)
+	f, _ := framing.NewReader(bytes.NewReader(wire), delimiter.COBS, nil).ReadFrame()
+	fmt.Printf("% x\n", f)
+	// Output:
+	// 03 11 22 02 33 00
+	// 11 22 00 33
+}
+
+func ExampleSLIP() {
+	wire, _ := delimiter.SLIP.AppendFrame(nil, []byte{0x01, 0xC0, 0x02, 0xDB})
+	fmt.Printf("% x\n", wire)
+	f, _ := framing.NewReader(bytes.NewReader(wire), delimiter.SLIP, nil).ReadFrame()
+	fmt.Printf("% x\n", f)
+	// Output:
+	// 01 db dc 02 db dd c0
+	// 01 c0 02 db
+}
