@@ -600,3 +600,41 @@ func TestStuffedNoRescanning(t *testing.T) {
 		}
 	}
 }
+
+// Random bytes through every codec, with small limits and both policies:
+// no panic, and every read ends in a frame, a typed error or EOF.
+func TestHostileInput(t *testing.T) {
+	s := seed(t)
+	rng := rand.New(rand.NewSource(s))
+	fixed, _ := Fixed(5)
+	multi := mustCodec(t, Config{Delimiters: [][]byte{[]byte("ab"), []byte("ba"), []byte("\xc0\x00")}, KeepDelimiter: true})
+	codecs := []framing.Decoder{Lines, CRLF, multi, COBS, SLIP, fixed}
+	for i := 0; i < 400; i++ {
+		data := make([]byte, rng.Intn(300))
+		for j := range data {
+			data[j] = "ab\r\n\x00\xc0\xdb\xdc\xdd\x01\xff"[rng.Intn(11)]
+		}
+		for _, c := range codecs {
+			opts := &framing.Options{MaxFrameSize: 1 + rng.Intn(40)}
+			if rng.Intn(2) == 0 {
+				opts.Oversize = framing.Skip
+			}
+			r := framing.NewReader(&cutReader{data: bytes.Clone(data), next: func() int { return 1 + rng.Intn(7) }}, c, opts)
+			for n := 0; ; n++ {
+				if n > len(data)+10 {
+					t.Fatalf("%T (seed %d): no end after %d reads", c, s, n)
+				}
+				f, err := r.ReadFrame()
+				if err == nil {
+					if len(f) > opts.MaxFrameSize+2 { // +2: a kept delimiter
+						t.Fatalf("%T (seed %d): %d-byte frame over a limit of %d", c, s, len(f), opts.MaxFrameSize)
+					}
+					continue
+				}
+				if framing.Classify(err) == framing.Fatal {
+					break
+				}
+			}
+		}
+	}
+}
