@@ -34,8 +34,24 @@ func maxCOBS(n int) int64 { return int64(n) + int64(n)/254 + 1 }
 
 // Decode implements framing.Decoder.
 func (COBSCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	return decodeStuffed(buf, st, 0, cobsOverLimit, unCOBS)
+}
+
+// cobsOverLimit reports whether a frame whose first len(buf) encoded bytes
+// have no delimiter must decode to more than the limit.
+func cobsOverLimit(buf []byte, _ int, st *framing.DecodeState) bool {
+	return int64(len(buf)) > maxCOBS(st.Limit)
+}
+
+// decodeStuffed finds a stuffed frame that ends at delim, scanning from
+// st.Scanned; overLimit is asked about each unterminated prefix (from is
+// where the newly scanned bytes start), and unstuff decodes a complete
+// frame in place.
+func decodeStuffed(buf []byte, st *framing.DecodeState, delim byte,
+	overLimit func(buf []byte, from int, st *framing.DecodeState) bool,
+	unstuff func(raw []byte) (int, error)) (framing.Decoded, error) {
 	from := st.Scanned
-	i := bytes.IndexByte(buf[from:], 0)
+	i := bytes.IndexByte(buf[from:], delim)
 	if st.Skipping {
 		if i < 0 {
 			return framing.Decoded{Advance: len(buf)}, nil
@@ -44,7 +60,7 @@ func (COBSCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framin
 		return framing.Decoded{Advance: from + i + 1}, nil
 	}
 	if i < 0 {
-		if int64(len(buf)) > maxCOBS(st.Limit) {
+		if overLimit(buf, from, st) {
 			if st.Skip {
 				st.Skipping = true
 			}
@@ -55,9 +71,9 @@ func (COBSCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framin
 	}
 	pos := from + i
 	if pos == 0 {
-		return framing.Decoded{Advance: 1}, nil
+		return framing.Decoded{Advance: 1}, nil // an empty frame: line noise
 	}
-	n, err := unCOBS(buf[:pos])
+	n, err := unstuff(buf[:pos])
 	if err != nil {
 		return framing.Decoded{Advance: pos + 1}, err
 	}
@@ -142,38 +158,14 @@ var SLIP = SLIPCodec{}
 // Decode implements framing.Decoder. st.Carry counts the ESC bytes in the
 // scanned part, so the decoded size is known while scanning.
 func (SLIPCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	from := st.Scanned
-	i := bytes.IndexByte(buf[from:], slipEnd)
-	if st.Skipping {
-		if i < 0 {
-			return framing.Decoded{Advance: len(buf)}, nil
-		}
-		st.Skipping = false
-		return framing.Decoded{Advance: from + i + 1}, nil
-	}
-	if i < 0 {
-		st.Carry += int64(bytes.Count(buf[from:], []byte{slipEsc}))
-		st.Scanned = len(buf)
-		if decoded := int64(len(buf)) - st.Carry; decoded > int64(st.Limit) {
-			if st.Skip {
-				st.Skipping = true
-			}
-			return tooLarge(st, -1, len(buf))
-		}
-		return framing.Decoded{Need: len(buf) + 1}, nil
-	}
-	pos := from + i
-	if pos == 0 {
-		return framing.Decoded{Advance: 1}, nil
-	}
-	n, err := unSLIP(buf[:pos])
-	if err != nil {
-		return framing.Decoded{Advance: pos + 1}, err
-	}
-	if n > st.Limit {
-		return tooLarge(st, int64(n), pos+1)
-	}
-	return framing.Decoded{Frame: true, End: n, Advance: pos + 1}, nil
+	return decodeStuffed(buf, st, slipEnd, slipOverLimit, unSLIP)
+}
+
+// slipOverLimit counts the escapes in the newly scanned bytes and reports
+// whether what was scanned already decodes to more than the limit.
+func slipOverLimit(buf []byte, from int, st *framing.DecodeState) bool {
+	st.Carry += int64(bytes.Count(buf[from:], []byte{slipEsc}))
+	return int64(len(buf))-st.Carry > int64(st.Limit)
 }
 
 // unSLIP decodes raw (without its END) in place and returns the decoded
