@@ -1,23 +1,3 @@
-// Package delimiter frames messages without a length field: frames end at a
-// delimiter (lines, "\r\n\r\n", any byte strings, COBS and SLIP byte
-// stuffing for binary payloads) or have a fixed size.
-//
-// The shortest working use:
-//
-//	c := framing.NewConn(conn, delimiter.Lines, nil)
-//	err := c.WriteFrame([]byte("PING"))  // sends "PING\n"
-//	line, err := c.ReadFrame()           // "PONG", from "PONG\n" or "PONG\r\n"
-//
-// Delimited frames:
-//
-//	on the wire:  [ P I N G \r \n | h e l l o \n ]   Lines
-//	returned:     [ P I N G ]       [ h e l l o ]
-//
-// Scanning resumes where it stopped, so a frame delivered in many pieces is
-// scanned once in total. The size limit counts the frame without its
-// delimiter and is enforced while scanning, before the frame is complete.
-// Data that ends without a delimiter is an unexpected-EOF error (with the
-// number of missing bytes unknown): there is no silent last frame.
 package delimiter
 
 import (
@@ -29,13 +9,21 @@ import (
 
 const codecName = "delimiter"
 
+// errZeroCodec is what a Codec or FixedCodec not made by New or Fixed (a
+// zero value) returns instead of panicking.
+var errZeroCodec = &framing.ConfigError{Codec: codecName, Reason: "codec not made by New, Fixed or a preset"}
+
 // Config describes delimiter-terminated frames.
 type Config struct {
 	// Delimiters end frames: one or several, each at least one byte. When
 	// several match, the one that yields the shortest frame wins; when two
 	// yield the same frame (one is a prefix of the other), the one listed
-	// first wins, as in Netty's DelimiterBasedFrameDecoder. The encoder
-	// ends frames with the first one.
+	// first wins, as in Netty's DelimiterBasedFrameDecoder: list "\r\n\r\n"
+	// before "\r\n" to have it consumed whole rather than read as two
+	// "\r\n" around an empty frame. Where delimiters overlap, a match is
+	// taken only once no winning one can still be completed by bytes not
+	// yet received, so frames do not depend on how the stream is cut. The
+	// encoder ends frames with the first delimiter.
 	Delimiters [][]byte
 	// KeepDelimiter returns frames with their delimiter; by default it is
 	// stripped. The limit never counts it, and the encoder always takes the
@@ -49,6 +37,7 @@ type Codec struct {
 	delims [][]byte
 	maxLen int
 	keep   bool
+	lines  bool // the delimiters are "\n" and "\r\n": one IndexByte finds both
 }
 
 // New returns a Codec for c. No delimiter, an empty one or a repeated one
@@ -70,6 +59,10 @@ func New(c Config) (*Codec, error) {
 		cd.delims = append(cd.delims, bytes.Clone(d))
 		cd.maxLen = max(cd.maxLen, len(d))
 	}
+	// "\n" and "\r\n", in either order, never match at the same position,
+	// and "\r\n" wins exactly when the first "\n" follows a "\r".
+	cd.lines = len(cd.delims) == 2 && cd.maxLen == 2 &&
+		(string(cd.delims[0])+string(cd.delims[1]) == "\n\r\n" || string(cd.delims[0])+string(cd.delims[1]) == "\r\n\n")
 	return cd, nil
 }
 
@@ -93,6 +86,35 @@ var (
 	// data.
 	CRLF = mustNew(Config{Delimiters: [][]byte{[]byte("\r\n")}})
 )
+
+// NewLines returns Lines, or CRLFLines when crlf is set: both read frames
+// ending at "\n" or "\r\n"; the encoder writes "\r\n" when crlf is set,
+// "\n" otherwise.
+func NewLines(crlf bool) *Codec {
+	if crlf {
+		return CRLFLines
+	}
+	return Lines
+}
+
+// locate is find, with the fast path for lines.
+func (c *Codec) locate(buf []byte, from int) (pos, dlen, di int) {
+	if !c.lines {
+		return c.find(buf, from)
+	}
+	i := bytes.IndexByte(buf[from:], '\n')
+	if i < 0 {
+		return -1, 0, 0
+	}
+	pos, dlen = from+i, 1
+	if pos > 0 && buf[pos-1] == '\r' {
+		pos, dlen = pos-1, 2
+	}
+	if len(c.delims[di]) != dlen {
+		di = 1
+	}
+	return pos, dlen, di
+}
 
 // find returns the earliest delimiter match in buf at or after from: its
 // position, length and index, or a position of -1.
@@ -147,9 +169,12 @@ func (c *Codec) undecided(buf []byte, pos, di int) bool {
 
 // Decode implements framing.Decoder.
 func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	from := st.Scanned
-	pos, dlen, di := c.find(buf, from)
-	if pos >= 0 && !atEOF && !st.Skipping && len(c.delims) > 1 && c.undecided(buf, pos, di) {
+	if c.maxLen == 0 {
+		return framing.Decoded{}, errZeroCodec
+	}
+	from := min(max(st.Scanned, 0), len(buf))
+	pos, dlen, di := c.locate(buf, from)
+	if pos >= 0 && !atEOF && !st.Skipping && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
 		// Another delimiter may yet make a shorter frame: wait for it.
 		return framing.Decoded{Need: len(buf) + 1}, nil
 	}
@@ -202,6 +227,9 @@ func tooLarge(st *framing.DecodeState, size int64, skip int) (framing.Decoded, e
 // a delimiter starts before the end of the payload, counting the
 // delimiter written after it and possibly bytes of the next frame.
 func (c *Codec) check(p []byte) error {
+	if c.maxLen == 0 {
+		return errZeroCodec
+	}
 	trailer := c.delims[0]
 	for _, d := range c.delims {
 		if bytes.Contains(p, d) {
@@ -242,7 +270,12 @@ func (c *Codec) AppendHeader(dst, payload []byte) ([]byte, int, error) {
 
 // AppendTrailer implements framing.WrapEncoder: it appends the first
 // delimiter.
-func (c *Codec) AppendTrailer(dst, _ []byte) []byte { return append(dst, c.delims[0]...) }
+func (c *Codec) AppendTrailer(dst, _ []byte) []byte {
+	if c.maxLen == 0 {
+		return dst
+	}
+	return append(dst, c.delims[0]...)
+}
 
 var (
 	_ framing.Codec       = (*Codec)(nil)

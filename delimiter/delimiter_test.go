@@ -91,6 +91,8 @@ func TestRoundTrip(t *testing.T) {
 		{"single byte", mustCodec(t, Config{Delimiters: [][]byte{{0}}}), "abc\r\n\x01\xff", nil, logUniform},
 		{"crlfcrlf", mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n")}}), strings.Repeat("abcdefgh", 4) + "\r\n", nil, logUniform},
 		{"lines", Lines, "ab\r \t", nil, logUniform},
+		{"lines, general search", general(Lines), "ab\r \t", nil, logUniform},
+		{"crlfcrlf and crlf", mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n"), []byte("\r\n")}}), strings.Repeat("abcdefgh", 8) + "\r\n", nil, logUniform},
 		{"crlf lines", CRLFLines, "ab \t", nil, logUniform},
 		{"crlf", CRLF, "ab\n", nil, logUniform},
 		{"keep", mustCodec(t, Config{Delimiters: [][]byte{[]byte("END")}, KeepDelimiter: true}), strings.Repeat("abcdefgh", 4) + "END", []byte("END"), logUniform},
@@ -160,6 +162,13 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// general returns a copy of c that does not take the lines fast path.
+func general(c *Codec) *Codec {
+	g := *c
+	g.lines = false
+	return &g
 }
 
 func equalFrames(a, b [][]byte) bool {
@@ -500,11 +509,36 @@ func TestStuffingVectors(t *testing.T) {
 			t.Errorf("decode % x: got % x, %v", c.wire, f, err)
 		}
 	}
-	// 254 non-zero bytes fill one block exactly.
-	long := bytes.Repeat([]byte{7}, 254)
-	wire, _ := COBS.AppendFrame(nil, long)
-	if wire[0] != 0xFF || len(wire) > len(long)+3 {
-		t.Errorf("254-byte block: % x...", wire[:3])
+	// Blocks of 254 non-zero bytes (the canonical encoding: no empty block
+	// after a full one that ends the payload).
+	seq := func(from, to int) []byte { // the bytes from..to
+		var b []byte
+		for i := from; i <= to; i++ {
+			b = append(b, byte(i))
+		}
+		return b
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	for _, c := range []struct{ payload, wire []byte }{
+		{seq(1, 254), cat([]byte{0xFF}, seq(1, 254), []byte{0})},
+		{seq(0, 254), cat([]byte{0x01, 0xFF}, seq(1, 254), []byte{0})},
+		{seq(1, 255), cat([]byte{0xFF}, seq(1, 254), []byte{0x02, 0xFF, 0})},
+		{cat(seq(2, 255), []byte{0}), cat([]byte{0xFF}, seq(2, 255), []byte{0x01, 0x01, 0})},
+		{cat(seq(3, 255), []byte{0, 1}), cat([]byte{0xFE}, seq(3, 255), []byte{0x02, 0x01, 0})},
+	} {
+		got, _ := COBS.AppendFrame(nil, c.payload)
+		if !bytes.Equal(got, c.wire) {
+			t.Errorf("COBS of %d bytes: got % x, want % x", len(c.payload), got, c.wire)
+		}
+		f, err := framing.NewReader(bytes.NewReader(c.wire), COBS, nil).ReadFrame()
+		if err != nil || !bytes.Equal(f, c.payload) {
+			t.Errorf("COBS decode of %d bytes: % x, %v", len(c.payload), f, err)
+		}
+	}
+	// The form with an empty block after a full one is read too.
+	f, err := framing.NewReader(bytes.NewReader(cat([]byte{0xFF}, seq(1, 254), []byte{0x01, 0})), COBS, nil).ReadFrame()
+	if err != nil || !bytes.Equal(f, seq(1, 254)) {
+		t.Errorf("FF block then 01: % x, %v", f, err)
 	}
 	if _, err := SLIP.AppendFrame(nil, nil); !errors.Is(err, framing.ErrPayload) {
 		t.Errorf("empty SLIP payload: %v", err)

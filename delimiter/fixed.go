@@ -32,6 +32,9 @@ func (f *FixedCodec) Size() int { return f.n }
 
 // Decode implements framing.Decoder.
 func (f *FixedCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	if f.n < 1 {
+		return framing.Decoded{}, errZeroCodec
+	}
 	if f.n > st.Limit {
 		if st.Skip {
 			st.Discard = int64(f.n)
@@ -46,6 +49,9 @@ func (f *FixedCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (fr
 }
 
 func (f *FixedCodec) check(p []byte) error {
+	if f.n < 1 {
+		return errZeroCodec
+	}
 	if len(p) != f.n {
 		return &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf("frames are exactly %d bytes", f.n)}
 	}

@@ -22,7 +22,10 @@ import (
 //	on the wire:  [ 03 11 22 02 33 00 ]
 //
 // A 0x00 with nothing before it (several zeros in a row, as senders use to
-// resynchronise) is ignored; an empty payload is sent as 01 00.
+// resynchronise) is ignored; an empty payload is sent as 01 00. The encoder
+// writes the canonical encoding (a payload of 254 non-zero bytes is FF, the
+// bytes, then 00); the decoder also accepts an empty block after a full
+// one (FF, 254 bytes, 01, 00), as some encoders write.
 type COBSCodec struct{}
 
 // COBS is the COBS codec.
@@ -50,7 +53,7 @@ func cobsOverLimit(buf []byte, _ int, st *framing.DecodeState) bool {
 func decodeStuffed(buf []byte, st *framing.DecodeState, delim byte,
 	overLimit func(buf []byte, from int, st *framing.DecodeState) bool,
 	unstuff func(raw []byte) (int, error)) (framing.Decoded, error) {
-	from := st.Scanned
+	from := min(max(st.Scanned, 0), len(buf))
 	i := bytes.IndexByte(buf[from:], delim)
 	if st.Skipping {
 		if i < 0 {
@@ -113,7 +116,7 @@ func (COBSCodec) AppendFrame(dst, payload []byte) ([]byte, error) {
 	code := len(dst)
 	dst = append(dst, 0)
 	n := byte(1)
-	for _, b := range payload {
+	for i, b := range payload {
 		if b == 0 {
 			dst[code] = n
 			code, n = len(dst), 1
@@ -122,7 +125,9 @@ func (COBSCodec) AppendFrame(dst, payload []byte) ([]byte, error) {
 		}
 		dst = append(dst, b)
 		n++
-		if n == 0xFF {
+		if n == 0xFF && i+1 < len(payload) {
+			// A full block; a block that ends the payload is closed below,
+			// with no empty block after it.
 			dst[code] = n
 			code, n = len(dst), 1
 			dst = append(dst, 0)
