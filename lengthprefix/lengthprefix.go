@@ -369,22 +369,14 @@ func (l *layout) appendHeader(dst, p []byte) ([]byte, int, error) {
 	return dst, 0, nil
 }
 
-// appendFrame implements AppendFrame for an encoding layout.
+// appendFrame implements AppendFrame for an encoding layout: the header,
+// then the rest of the payload.
 func (l *layout) appendFrame(dst, p []byte) ([]byte, error) {
-	v, err := l.check(p)
+	dst, skip, err := l.appendHeader(dst, p)
 	if err != nil {
 		return dst, err
 	}
-	start := len(dst)
-	if l.enc == encWhole {
-		dst = append(dst, p...)
-		l.putField(dst[start+l.off:start+l.hdr], v)
-		return dst, nil
-	}
-	var zero [8]byte
-	dst = append(dst, zero[:l.size]...)
-	l.putField(dst[start:], v)
-	return append(dst, p...), nil
+	return append(dst, p[skip:]...), nil
 }
 
 // A Decoder decodes one length-field layout. It is built by NewDecoder, is
