@@ -174,7 +174,7 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 	}
 	from := min(max(st.Scanned, 0), len(buf))
 	pos, dlen, di := c.locate(buf, from)
-	if pos >= 0 && !atEOF && !st.Skipping && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
+	if pos >= 0 && !atEOF && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
 		// Another delimiter may yet make a shorter frame: wait for it.
 		return framing.Decoded{Need: len(buf) + 1}, nil
 	}

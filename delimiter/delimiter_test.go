@@ -228,6 +228,26 @@ func TestShortestFrameRule(t *testing.T) {
 	}
 }
 
+// TestShortestFrameRuleWhileSkipping: skipping an oversized frame ends at
+// the delimiter the rule picks, not at the first one that completes in the
+// buffer, or the rest of the winning delimiter would start the next frame.
+// (Found by the fuzz conformance suite, with "E" and "END".)
+func TestShortestFrameRuleWhileSkipping(t *testing.T) {
+	c := mustCodec(t, Config{Delimiters: [][]byte{[]byte("END"), []byte("E")}})
+	in := "0123456789" + "END" + "ok" + "END"
+	for _, chunk := range []int{1, 2, 11, 100} {
+		r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c,
+			&framing.Options{MaxFrameSize: 4, Oversize: framing.Skip})
+		if _, err := r.ReadFrame(); !errors.Is(err, framing.ErrFrameTooLarge) {
+			t.Fatalf("%d-byte reads: first ReadFrame: %v, want the frame skipped", chunk, err)
+		}
+		f, err := r.ReadFrame()
+		if err != nil || string(f) != "ok" {
+			t.Fatalf("%d-byte reads: frame after the skipped one: %q, %v; want \"ok\"", chunk, f, err)
+		}
+	}
+}
+
 // readStringsEOF is readStrings that stops at any end of stream.
 func readStringsEOF(t *testing.T, c framing.Decoder, in string, chunk int) []string {
 	t.Helper()
