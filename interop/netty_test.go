@@ -89,36 +89,7 @@ func TestNetty(t *testing.T) {
 	}
 
 	t.Run("netty-framekit-netty", func(t *testing.T) {
-		seed := seedFor(t)
-		servers := map[string]*echoServer{}
-		args := append(append([]string(nil), java...), "client", fmt.Sprint(seed), fmt.Sprint(frameCount))
-		for i, s := range specs {
-			e := startEcho(t, s.codec, nil)
-			servers[s.name] = e
-			p := newProxy(t, e.addr, seed+int64(i)*2)
-			args = append(args, s.name+"="+p.Addr())
-		}
-		client := startPeer(t, "netty client", testdata(t, "netty"), args...)
-		for _, s := range specs {
-			t.Run(s.name, func(t *testing.T) {
-				line := client.expect(t, "", 3*exchangeTimeout)
-				done, failed := doneLines([]string{line})
-				if why, ok := failed[s.name]; ok {
-					t.Fatalf("Netty client: %s", why)
-				}
-				sent, ok := done[s.name]
-				if !ok {
-					t.Fatalf("Netty client printed %q, want DONE %s", line, s.name)
-				}
-				got, err := servers[s.name].wait(t)
-				if err != nil {
-					t.Fatalf("framekit echo server: %v", err)
-				}
-				if got != sent {
-					t.Fatalf("framekit received %s, Netty sent %s", got, sent)
-				}
-			})
-		}
+		runClient(t, seedFor(t), specs, append(java, "client"), testdata(t, "netty"), "netty client")
 	})
 
 	// At the limit, framekit -> Netty: a frame of exactly maxFrameLength is
