@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the interop peers and runs the interop tests. Runs as root on a
+# fresh Debian machine with Go, Java 17, Python 3 and Node 20; .ci/run calls
+# it. CI=1 makes a missing peer a test failure instead of a skip.
+set -euo pipefail
+cd "$(dirname "$0")"
+export CI="${CI:-1}"
+
+netty_jars=(/usr/share/java/netty-{common,buffer,transport,codec,resolver}.jar)
+
+missing=()
+dpkg -s libnetty-java >/dev/null 2>&1 || missing+=(libnetty-java)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "interop: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "interop: npm ci (it-length-prefixed)"
+(cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "interop: compiling the Netty peer"
+classpath=$(IFS=:; echo "${netty_jars[*]}")
+javac -cp "$classpath" -d testdata/netty/build testdata/netty/NettyPeer.java
+
+echo "interop: go test"
+go test -count=1 -timeout 10m ./...
