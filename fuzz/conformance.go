@@ -1077,6 +1077,7 @@ func (s *suite) deadlineAt(e *encoded, k int) string {
 	}
 	b.SetReadDeadline(time.Time{})
 	a.Write(e.stream[k:])
+	a.CloseWrite() // a framer that lost its place meets EOF, not a hang
 	for i, p := range e.payloads {
 		select {
 		case o = <-read():
@@ -1145,8 +1146,12 @@ func (s *suite) writers() []*Failure {
 			return err
 		})
 		if err != nil {
+			a.Close() // unblock the writers
+			b.Close()
 			for e := range errs {
-				return []*Failure{s.fail("writers", &cut, "WriteFrame: %v", e)}
+				if !errors.Is(e, net.ErrClosed) {
+					return []*Failure{s.fail("writers", &cut, "WriteFrame: %v", e)}
+				}
 			}
 			return []*Failure{s.fail("writers", &cut, "ReadFrame after %d of %d frames: %v", k, goroutines*each, err)}
 		}
