@@ -230,3 +230,64 @@ func TestGoframeSplitLength(t *testing.T) {
 		}
 	})
 }
+
+// TestGoframeOtherConns records two more things goframe v1.0.0 does, so
+// that README.md says what users switching from it will see change.
+func TestGoframeOtherConns(t *testing.T) {
+	// pair returns a connected pair over loopback TCP, with deadlines.
+	pair := func(t *testing.T) (a, b net.Conn) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		a, err = net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err = ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close(); b.Close() })
+		b.SetDeadline(time.Now().Add(time.Second))
+		return a, b
+	}
+
+	// The delimiter conn's ReadFrame returns (nil, nil) without reading:
+	// its read loop starts with isPrefix false.
+	t.Run("delimiter", func(t *testing.T) {
+		a, b := pair(t)
+		if _, err := a.Write([]byte("hello;world;")); err != nil {
+			t.Fatal(err)
+		}
+		fc := goframe.NewDelimiterBasedFrameConn(';', b)
+		p, err := fc.ReadFrame()
+		t.Logf("goframe v1.0.0 delimiter conn read %q, %v from \"hello;world;\"", p, err)
+		if p != nil || err != nil {
+			t.Logf("goframe's delimiter conn now reads: the behaviour documented in README.md has changed")
+		}
+	})
+
+	// With LengthFieldOffset > 0 the header bytes before the field are read
+	// from the raw conn, past the bufio.Reader that holds the next frames:
+	// the second of two frames that arrived together is never found.
+	t.Run("offset", func(t *testing.T) {
+		a, b := pair(t)
+		// 2 type bytes, a 2-byte length of the body, the body.
+		frame := func(typ byte, body string) []byte {
+			return append([]byte{typ, typ, 0, byte(len(body))}, body...)
+		}
+		if _, err := a.Write(append(frame(1, "hello"), frame(2, "world")...)); err != nil {
+			t.Fatal(err)
+		}
+		fc := goframe.NewLengthFieldBasedFrameConn(goframe.EncoderConfig{ByteOrder: binary.BigEndian, LengthFieldLength: 2},
+			goframe.DecoderConfig{ByteOrder: binary.BigEndian, LengthFieldOffset: 2, LengthFieldLength: 2}, b)
+		first, err1 := fc.ReadFrame()
+		second, err2 := fc.ReadFrame()
+		t.Logf("goframe v1.0.0 with LengthFieldOffset 2 read % x (%v), then % x (%v)", first, err1, second, err2)
+		if err2 == nil && bytes.Equal(second, frame(2, "world")) {
+			t.Logf("goframe now reads the second frame: the behaviour documented in README.md has changed")
+		}
+	})
+}

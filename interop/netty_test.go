@@ -1,8 +1,10 @@
 package interop
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,6 +147,25 @@ func TestNetty(t *testing.T) {
 			t.Logf("Netty %s at maxFrameLength %s: %s; then it went on with the next frame", s.name, strings.TrimPrefix(limitSpec, s.name+":"), exc[0])
 		})
 	}
+
+	// ProtobufVarint32FrameDecoder (4.1.48) has no maxFrameLength: its
+	// limit is what a 32-bit signed varint holds. A header of 2^31 - one
+	// more than that - is a CorruptedFrameException.
+	t.Run("limit-framekit-netty/varint", func(t *testing.T) {
+		c, err := net.Dial("tcp", addrs[fmt.Sprintf("varint:%d", 1<<20)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write(binary.AppendUvarint(nil, 1<<31)); err != nil {
+			t.Fatal(err)
+		}
+		exc := server.waitFor(fmt.Sprintf("EXCEPTION varint:%d ", 1<<20), 5*time.Second)
+		if len(exc) != 1 || !strings.Contains(exc[0], "CorruptedFrameException") {
+			t.Fatalf("Netty reported %q, want one CorruptedFrameException", exc)
+		}
+		t.Logf("Netty varint given a length of 2^31: %s", exc[0])
+	})
 
 	// At the limit, Netty -> framekit: framekit with the same limit
 	// (MaxFrameSize = maxFrameLength - strip) reads the frame at the
