@@ -1,0 +1,119 @@
+package fuzz_test
+
+import (
+	"testing"
+
+	"github.com/framekit/framekit/delimiter"
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+// codecFrom picks a codec and its settings from the fuzzer's config bytes,
+// so that two targets cover every codec framekit has: the presets, any
+// length-field layout (decode-only ones too, for decoding), delimiters of
+// the fuzzer's choosing, COBS, SLIP and fixed sizes. roundTrip reports
+// whether what ReadFrame returns is what WriteFrame was given (layouts
+// that rewrite or strip part of the payload are for decoding only).
+func codecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundTrip bool) {
+	at := func(i int) int {
+		if i < len(cfg) {
+			return int(cfg[i])
+		}
+		return 0
+	}
+	presets := []framing.Codec{lengthprefix.U8, lengthprefix.U16BE, lengthprefix.U16LE, lengthprefix.U24BE,
+		lengthprefix.U32BE, lengthprefix.U32LE, lengthprefix.U64BE, lengthprefix.Uvarint, lengthprefix.Kafka,
+		delimiter.Lines, delimiter.CRLFLines, delimiter.CRLF, delimiter.COBS, delimiter.SLIP}
+	switch k := at(0) % 4; k {
+	case 0:
+		c := presets[at(1)%len(presets)]
+		return c, c, true
+	case 1: // any length layout
+		order := lengthprefix.BigEndian
+		if at(3)&1 == 1 {
+			order = lengthprefix.LittleEndian
+		}
+		c := lengthprefix.Config{
+			Offset:         at(1) % 4,
+			Size:           []int{1, 2, 3, 4, 8}[at(2)%5],
+			Order:          order,
+			Adjust:         int(int8(at(4))) % 16,
+			IncludesHeader: at(3)&2 == 2,
+			Signed:         at(3)&4 == 4,
+		}
+		c.Strip = at(5) % (c.Offset + c.Size + 1)
+		if c.IncludesHeader {
+			c.Adjust = 0
+		}
+		d, err := lengthprefix.NewDecoder(c)
+		if err != nil {
+			return nil, nil, false
+		}
+		if e, err := lengthprefix.New(c); err == nil && c.Offset == 0 && c.Strip == c.Size {
+			return d, e, true
+		}
+		return d, nil, false
+	case 2: // one to three delimiters of 1 to 3 bytes from the config
+		var ds [][]byte
+		rest := cfg[min(len(cfg), 2):]
+		for i := 0; i < 1+at(1)%3 && len(rest) > 0; i++ {
+			n := min(1+int(rest[0])%3, len(rest)-1)
+			if n <= 0 {
+				break
+			}
+			ds = append(ds, rest[1:1+n])
+			rest = rest[1+n:]
+		}
+		if len(ds) == 0 {
+			ds = [][]byte{{'\n'}}
+		}
+		c, err := delimiter.New(delimiter.Config{Delimiters: ds, KeepDelimiter: at(1)&8 == 8})
+		if err != nil {
+			return nil, nil, false
+		}
+		return c, c, at(1)&8 == 0
+	default:
+		c, err := delimiter.Fixed(1 + at(1)%64)
+		if err != nil {
+			return nil, nil, false
+		}
+		return c, c, true
+	}
+}
+
+// FuzzDecode: arbitrary bytes into any decoder never panic, never give a
+// frame over the limit, end, and cost memory in proportion to the input.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{0, 4}, []byte{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'})
+	f.Add([]byte{0, 7}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add([]byte{1, 2, 1, 0, 0xfc, 0}, []byte{0xca, 0xfe, 0x00, 0x10, 0x01})
+	f.Add([]byte{2, 1, 1, '\r', '\n', 0, 'E'}, []byte("abc\r\ndefE\r"))
+	f.Add([]byte{0, 12}, []byte{3, 0x11, 0x22, 2, 0x33, 0, 0, 1, 0xff})
+	f.Add([]byte{3, 4}, []byte("0123456789"))
+	f.Fuzz(func(t *testing.T, cfg, data []byte) {
+		dec, _, _ := codecFrom(cfg)
+		if dec == nil {
+			return
+		}
+		fuzz.Decode(t, dec, data)
+	})
+}
+
+// FuzzRoundTrip: fuzzer-chosen payloads cut at fuzzer-chosen points come
+// back exactly, for every codec that can carry them.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte{0, 4}, []byte{5, 'h', 'e', 'l', 'l', 'o', 0, 2, 'h', 'i'}, []byte{0, 2, 0})
+	f.Add([]byte{0, 7}, []byte{200}, []byte{2, 1, 1, 1})
+	f.Add([]byte{2, 1, 1, '\r', '\n'}, []byte{3, 'a', '\r', 'b', 1, '\n'}, []byte{3, 0, 1})
+	f.Add([]byte{0, 12}, []byte{4, 0, 0, 0, 0, 1, 0}, []byte{0, 0, 0, 0})
+	f.Add([]byte{0, 13}, []byte{3, 0xc0, 0xdb, 0xdc}, []byte{1, 0})
+	f.Add([]byte{3, 2}, []byte{9, '1', '2', '3', '4', '5', '6', '7', '8', '9'}, []byte{1})
+	f.Fuzz(func(t *testing.T, cfg, data, cuts []byte) {
+		_, codec, ok := codecFrom(cfg)
+		if !ok || codec == nil {
+			return
+		}
+		fuzz.RoundTrip(t, codec, fuzz.SplitPayloads(data), fuzz.CutBytes(cuts))
+	})
+}

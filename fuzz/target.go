@@ -1,0 +1,176 @@
+package fuzz
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/framekit/framekit/framing"
+)
+
+// Decode is the body of a native fuzz target (go test -fuzz) for a
+// decoder: it reads data through a framing.Reader, whole and cut into
+// pieces chosen from the data itself, under a small limit and the default
+// one, with both oversize policies, and fails t if anything goes wrong:
+// a panic, a frame over the limit, an error outside the documented kinds,
+// a fatal error that is not sticky, a read loop that does not end, or more
+// memory than the bytes sent justify.
+//
+//	func FuzzMyCodec(f *testing.F) {
+//		f.Fuzz(func(t *testing.T, data []byte) { fuzz.Decode(t, myCodec, data) })
+//	}
+func Decode(t testing.TB, dec framing.Decoder, data []byte) {
+	t.Helper()
+	var seed int64
+	for _, b := range data[:min(len(data), 8)] {
+		seed = seed<<8 | int64(b)
+	}
+	for _, limit := range []int{64, framing.DefaultMaxFrameSize} {
+		for _, skip := range []bool{false, true} {
+			for _, cut := range []Cutting{CutWhole(), CutRandom(seed, 9)} {
+				if msg := decodeOnce(dec, data, limit, skip, cut); msg != "" {
+					t.Fatalf("fuzz.Decode: %d bytes %x, limit %d, skip %v, %v: %s", len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
+				}
+			}
+		}
+	}
+}
+
+func decodeOnce(dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting) (msg string) {
+	opts := &framing.Options{MaxFrameSize: limit}
+	if skip {
+		opts.Oversize = framing.Skip
+	}
+	src := NewReader(bytes.NewReader(data), cut)
+	maxCalls := len(data) + 3
+	var alloc uint64
+	defer func() {
+		if v := recover(); v != nil {
+			msg = fmt.Sprintf("panic: %v", v)
+		}
+	}()
+	alloc = allocatedAlone(func() {
+		r := framing.NewReader(src, dec, opts)
+		var fatal error
+		for calls := 0; ; calls++ {
+			if calls == maxCalls {
+				msg = fmt.Sprintf("%d ReadFrame calls and no end", calls)
+				return
+			}
+			p, err := r.ReadFrame()
+			if fatal != nil {
+				if framing.Classify(err) != framing.Fatal || err == nil {
+					msg = fmt.Sprintf("after the fatal error %q, ReadFrame returned %q", fatal, err)
+				}
+				return
+			}
+			switch {
+			case err == nil:
+				if len(p) > limit {
+					msg = fmt.Sprintf("frame of %d bytes over the limit of %d", len(p), limit)
+					return
+				}
+			case err == io.EOF:
+				return
+			case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, framing.ErrCorrupt),
+				errors.Is(err, framing.ErrFrameTooLarge), errors.Is(err, framing.ErrPayload):
+				switch framing.Classify(err) {
+				case framing.Fatal:
+					fatal = err
+				case framing.Temporary:
+					msg = fmt.Sprintf("error %q classified temporary", err)
+					return
+				}
+			default:
+				msg = fmt.Sprintf("error %q (%T) is none of framing's kinds", err, err)
+				return
+			}
+		}
+	})
+	if bound := uint64(8*len(data)) + 256<<10; msg == "" && alloc > bound {
+		msg = fmt.Sprintf("reading %d bytes allocated %d bytes", len(data), alloc)
+	}
+	return msg
+}
+
+// allocatedAlone is allocated for callers outside a check.
+func allocatedAlone(f func()) uint64 {
+	measureMu.RLock()
+	defer measureMu.RUnlock()
+	return allocated(f)
+}
+
+// RoundTrip is the body of a native fuzz target for a codec: it writes
+// payloads through a framing.Writer (payloads the encoder refuses with a
+// framing.PayloadError are left out, and must have written nothing), reads
+// the stream back through a framing.Reader cut by cut, and fails t unless
+// every frame comes back exactly, then io.EOF.
+//
+//	func FuzzMyCodecRoundTrip(f *testing.F) {
+//		f.Fuzz(func(t *testing.T, data, cuts []byte) {
+//			fuzz.RoundTrip(t, myCodec, fuzz.SplitPayloads(data), fuzz.CutBytes(cuts))
+//		})
+//	}
+func RoundTrip(t testing.TB, codec framing.Codec, payloads [][]byte, cut Cutting) {
+	t.Helper()
+	var stream bytes.Buffer
+	w := framing.NewWriter(&stream, codec)
+	var sent [][]byte
+	for i, p := range payloads {
+		before := stream.Len()
+		if err := w.WriteFrame(p); err != nil {
+			if errors.Is(err, framing.ErrPayload) && stream.Len() == before {
+				continue // refused before anything was written: the Writer goes on
+			}
+			t.Fatalf("fuzz.RoundTrip: WriteFrame(payload %d, %d bytes): %v (wrote %d bytes)", i, len(p), err, stream.Len()-before)
+		}
+		sent = append(sent, p)
+	}
+	limit := framing.DefaultMaxFrameSize
+	for _, p := range sent {
+		limit = max(limit, len(p))
+	}
+	r := framing.NewReader(NewReader(bytes.NewReader(stream.Bytes()), cut), codec, &framing.Options{MaxFrameSize: limit})
+	for i, p := range sent {
+		got, err := r.ReadFrame()
+		if err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("fuzz.RoundTrip under %v: frame %d: got %q, %v; want %q", cut, i, clipBytes(got), err, clipBytes(p))
+		}
+	}
+	if _, err := r.ReadFrame(); err != io.EOF {
+		t.Fatalf("fuzz.RoundTrip under %v: after %d frames: %v, want io.EOF", cut, len(sent), err)
+	}
+}
+
+func clipBytes(p []byte) []byte {
+	if len(p) > 64 {
+		return p[:64]
+	}
+	return p
+}
+
+// SplitPayloads turns fuzzer bytes into payloads: each payload is a length
+// byte n followed by n bytes (fewer at the end of data).
+func SplitPayloads(data []byte) [][]byte {
+	var out [][]byte
+	for len(data) > 0 {
+		n := min(int(data[0]), len(data)-1)
+		out = append(out, data[1:1+n])
+		data = data[1+n:]
+	}
+	return out
+}
+
+// CutBytes turns fuzzer bytes into a cutting: each byte b is a piece of
+// b%32+1 bytes, and the rest of the stream after the last one is one piece.
+func CutBytes(cuts []byte) Cutting {
+	at := make([]int64, 0, len(cuts))
+	var off int64
+	for _, b := range cuts {
+		off += int64(b%32) + 1
+		at = append(at, off)
+	}
+	return CutAt(at...)
+}
