@@ -1,4 +1,68 @@
 // Package fuzz is a test harness for message framing: it cuts byte streams
-// the ways a network does and checks that a codec or framer survives every
-// one of them.
+// the ways a network does, and checks that a codec, or a framer written by
+// hand, survives every one of them. framekit's own codecs run through all of
+// it in their tests; it is meant as much for yours.
+//
+// # Testing your codec
+//
+// Three lines run the whole conformance suite on a framing.Codec:
+//
+//	func TestMyCodec(t *testing.T) {
+//		fuzz.Conformance(t, mycodec.New(), nil)
+//	}
+//
+// and two more make a native fuzz target (go test -fuzz=FuzzMyCodec) with the
+// same invariants, fed arbitrary bytes:
+//
+//	func FuzzMyCodec(f *testing.F) {
+//		f.Fuzz(func(t *testing.T, data []byte) { fuzz.Decode(t, mycodec.New(), data) })
+//	}
+//
+// A framer that does its own I/O (not built on framing's interfaces) runs
+// through the same suite with ConformanceFramer, given a function that
+// builds it on a net.Conn.
+//
+// The suite's checks, each a subtest (run one with -run 'TestMyCodec/deadline'):
+//
+//   - roundtrip: a stream of frames of many sizes read back exactly when cut
+//     whole, into pieces of 1, 2, 3, 7 and 64 bytes, into random pieces, and
+//     at every offset inside each frame's first HeaderBytes and last
+//     TrailerBytes bytes (after 1, 2, 3 bytes of a length field or a varint,
+//     between \r and \n);
+//   - stream: a writer and a reader running together over a Pipe with a small
+//     buffer, so writes block, split and coalesce;
+//   - truncation: a short stream cut at every byte offset gives the frames
+//     before the cut, then io.EOF at a frame boundary and an error matching
+//     io.ErrUnexpectedEOF inside a frame;
+//   - hostile: random bytes and Options.Hostile streams give no panic, no
+//     frame over the limit, an end, and memory in proportion to the input;
+//   - limits/fail and limits/skip: frames under, at and over a limit, under
+//     both policies;
+//   - bigframe: the first bytes of a 4 MiB frame allocate next to nothing,
+//     whatever the header declares;
+//   - deadline: a read deadline fires after each byte offset of a frame has
+//     been consumed, and the next read resumes the same frame;
+//   - writers: 32 goroutines write at once; every frame arrives whole and in
+//     its writer's order.
+//
+// Payloads come from Options.Payload (random bytes by default; Without for
+// delimiter codecs, Sized for fixed-size frames). Everything is
+// deterministic from Options.Seed: a failure names the seed, the cutting
+// that failed, and the fewest cuts found that still fail (a greedy
+// minimisation of at most 200 reruns), with the Options that replay it.
+// Timing is made deterministic where it matters: the deadline check waits
+// until the framer has consumed the bytes it was given and is blocked
+// reading (Conn.WaitReadBlocked) before it sets a deadline in the past.
+//
+// # Transports
+//
+// The pieces are usable on their own. A Cutting says where a stream is cut
+// (CutWhole, CutEvery, CutRandom, CutAt). NewReader re-cuts any io.Reader.
+// Pipe is an in-memory net.Conn pair with TCP's semantics where net.Pipe
+// has none: buffered and bounded (writes coalesce into one read, or block
+// and come back partial at a write deadline), reads cut by a Cutting,
+// deadlines that fire and can be reset, half-close, and an optional delay
+// or reset after N bytes. NewProxy is a loopback TCP proxy that re-cuts a
+// real connection in both directions, with TCP_NODELAY so that the pieces
+// travel as separate segments.
 package fuzz
