@@ -118,14 +118,19 @@ func (d *digest) String() string {
 	return fmt.Sprintf("%d %d %s", d.frames, d.bytes, hex.EncodeToString(d.sum.Sum(nil)))
 }
 
-// sizeOf draws a frame size in [0, max]: half of them under 256 bytes
-// (where headers and delimiters are a large share of the stream), 30%
-// under 4 KiB, the rest up to max. Every peer program draws the same way.
+// sizeOf draws a frame size in [0, max]: 2% exactly max (the largest the
+// format allows), 2% empty, 46% under 256 bytes (where headers and
+// delimiters are a large share of the stream), 30% under 4 KiB, the rest
+// up to max. Every peer program draws the same way.
 func sizeOf(r *rand.Rand, max int) int {
-	switch b := r.Intn(10); {
-	case b < 5:
+	switch b := r.Intn(100); {
+	case b < 2:
+		return max
+	case b < 4:
+		return 0
+	case b < 50:
 		return r.Intn(min(256, max+1))
-	case b < 8:
+	case b < 80:
 		return r.Intn(min(4096, max+1))
 	}
 	return r.Intn(max + 1)

@@ -206,12 +206,14 @@ public final class NettyPeer {
         }
     }
 
-    // size draws a frame size in [0, max] as the Go tests do: half under
-    // 256 bytes, 30% under 4 KiB, the rest up to max.
+    // size draws a frame size in [0, max] as the Go tests do: 2% max, 2%
+    // empty, 46% under 256 bytes, 30% under 4 KiB, the rest up to max.
     static int size(Random r, int max) {
-        int b = r.nextInt(10);
-        if (b < 5) return r.nextInt(Math.min(256, max + 1));
-        if (b < 8) return r.nextInt(Math.min(4096, max + 1));
+        int b = r.nextInt(100);
+        if (b < 2) return max;
+        if (b < 4) return 0;
+        if (b < 50) return r.nextInt(Math.min(256, max + 1));
+        if (b < 80) return r.nextInt(Math.min(4096, max + 1));
         return r.nextInt(max + 1);
     }
 

@@ -69,9 +69,11 @@ function generator (seed) {
 // sizeOf draws a size in [0, max] as the Go tests do.
 function sizeOf (rnd, max) {
   const below = (n) => Math.floor(rnd() * n)
-  const b = below(10)
-  if (b < 5) return below(Math.min(256, max + 1))
-  if (b < 8) return below(Math.min(4096, max + 1))
+  const b = below(100)
+  if (b < 2) return max
+  if (b < 4) return 0
+  if (b < 50) return below(Math.min(256, max + 1))
+  if (b < 80) return below(Math.min(4096, max + 1))
   return below(max + 1)
 }
 

@@ -97,10 +97,14 @@ async def server(specs):
 
 def size_of(r, max_size):
     """Draws a size in [0, max_size] as the Go tests do."""
-    b = r.randrange(10)
-    if b < 5:
+    b = r.randrange(100)
+    if b < 2:
+        return max_size
+    if b < 4:
+        return 0
+    if b < 50:
         return r.randrange(min(256, max_size + 1))
-    if b < 8:
+    if b < 80:
         return r.randrange(min(4096, max_size + 1))
     return r.randrange(max_size + 1)
 
