@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// The frame formats of stdin and stdout, one frame per line.
+const (
+	formatHex  = "hex"
+	formatText = "text"
+	formatJSON = "json"
+)
+
+// pickFormat returns the -f value, or the default: text on a terminal,
+// hex otherwise.
+func pickFormat(c *cmdline) (string, error) {
+	f, ok := c.flags["format"]
+	if !ok {
+		if isTerminal(os.Stdout) {
+			return formatText, nil
+		}
+		return formatHex, nil
+	}
+	switch f {
+	case formatHex, formatText, formatJSON:
+		return f, nil
+	}
+	return "", usagef("-f %q: want hex, text or json", f)
+}
+
+// isTerminal reports whether f is a character device, as a terminal is.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printer writes frames to an output, one per line, for any number of
+// goroutines; lines never interleave.
+type printer struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	format string
+	// live flushes after every line, for output that people or scripts
+	// watch while it happens.
+	live bool
+	line []byte
+}
+
+func newPrinter(w io.Writer, format string, live bool) *printer {
+	return &printer{w: bufio.NewWriterSize(w, 64<<10), format: format, live: live}
+}
+
+// frame prints payload. In hex and text, prefix (if any) and a space come
+// first; in JSON, key and value (if key is set) are added to the object.
+func (p *printer) frame(prefix, key, value string, payload []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.line[:0]
+	switch p.format {
+	case formatJSON:
+		b = append(b, `{"len":`...)
+		b = strconv.AppendInt(b, int64(len(payload)), 10)
+		b = append(b, `,"hex":"`...)
+		b = hex.AppendEncode(b, payload)
+		b = append(b, '"')
+		if key != "" {
+			b = append(b, `,"`...)
+			b = append(b, key...)
+			b = append(b, `":`...)
+			b = strconv.AppendQuote(b, value)
+		}
+		b = append(b, '}')
+	default:
+		if prefix != "" {
+			b = append(b, prefix...)
+			b = append(b, ' ')
+		}
+		if p.format == formatHex {
+			b = hex.AppendEncode(b, payload)
+		} else {
+			b = append(b, payload...)
+		}
+	}
+	b = append(b, '\n')
+	p.line = b
+	if _, err := p.w.Write(b); err != nil {
+		return err
+	}
+	if p.live {
+		return p.w.Flush()
+	}
+	return nil
+}
+
+// flush writes what is buffered.
+func (p *printer) flush() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.w.Flush()
+}
+
+// frameInput reads frames written one per line in a format.
+type frameInput struct {
+	r      *bufio.Reader
+	name   string // for errors: "stdin" or the file name
+	format string
+	line   int
+}
+
+func newFrameInput(r io.Reader, name, format string) *frameInput {
+	return &frameInput{r: bufio.NewReaderSize(r, 64<<10), name: name, format: format}
+}
+
+// next returns the next frame, or io.EOF after the last one. The slice is
+// the caller's.
+func (in *frameInput) next() ([]byte, error) {
+	for {
+		line, err := in.r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %w", in.name, err)
+		}
+		if err == io.EOF && len(line) == 0 {
+			return nil, io.EOF
+		}
+		in.line++
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		frame, skip, perr := in.parse(line)
+		if perr != nil {
+			return nil, fmt.Errorf("%s line %d: %v", in.name, in.line, perr)
+		}
+		if !skip {
+			return frame, nil
+		}
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+	}
+}
+
+// parse turns one input line into a frame; skip says the line holds none
+// (a blank line in JSON).
+func (in *frameInput) parse(line []byte) (frame []byte, skip bool, err error) {
+	switch in.format {
+	case formatText:
+		return line, false, nil
+	case formatHex:
+		digits := make([]byte, 0, len(line))
+		for _, c := range line {
+			if c != ' ' && c != '\t' && c != '\r' {
+				digits = append(digits, c)
+			}
+		}
+		frame = make([]byte, hex.DecodedLen(len(digits)))
+		if _, err := hex.Decode(frame, digits); err != nil {
+			return nil, false, fmt.Errorf("bad hex: %v", err)
+		}
+		return frame, false, nil
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil, true, nil
+	}
+	var obj struct {
+		Len *int64  `json:"len"`
+		Hex *string `json:"hex"`
+	}
+	if err := json.Unmarshal(line, &obj); err != nil {
+		return nil, false, fmt.Errorf("bad JSON: %v", err)
+	}
+	if obj.Hex == nil {
+		return nil, false, errors.New(`JSON object without "hex"`)
+	}
+	frame, err = hex.DecodeString(*obj.Hex)
+	if err != nil {
+		return nil, false, fmt.Errorf("bad hex: %v", err)
+	}
+	if obj.Len != nil && *obj.Len != int64(len(frame)) {
+		return nil, false, fmt.Errorf(`"len" is %d but "hex" holds %d bytes`, *obj.Len, len(frame))
+	}
+	return frame, false, nil
+}

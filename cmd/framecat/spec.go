@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/framekit/framekit/delimiter"
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+// specForms lists the valid SPEC forms, for usage and for the message of a
+// bad SPEC.
+const specForms = `  u8 u16be u16le u24be u32be u32le u64be uvarint
+  lines               frames end at \n or \r\n (encoded with \n)
+  crlf                frames end at exactly \r\n
+  delim:BYTES         frames end at BYTES; escapes \r \n \t \\ \xHH
+  cobs  slip          byte stuffing: 0x00 (COBS) or 0xC0 (SLIP) ends frames
+  fixed:N             frames of exactly N bytes (N >= 1)
+  len:KEY=VALUE,...   a length field; keys in any order, each at most once:
+      size=1|2|3|4|8 (required)  offset=N (0)  order=be|le (be)
+      adjust=N (0)  includes=true|false (false)  strip=N (offset+size)
+      the frame is offset+size+L+adjust bytes, L the field's value;
+      includes=true means L counts offset+size too; the first strip
+      bytes of the frame are not printed`
+
+// codec is a parsed SPEC.
+type codec struct {
+	spec string
+	dec  framing.Decoder
+	// enc is nil for a decode-only length-field layout; noEnc says why.
+	enc   framing.Codec
+	noEnc string
+	// length says that frames are sized by a length field, so that an
+	// oversized frame is one that declares its size.
+	length bool
+	// fixed is N for fixed:N, else 0.
+	fixed int
+}
+
+// specError is a SPEC that cannot be parsed: a usage error.
+type specError struct {
+	spec, reason string
+}
+
+func (e *specError) Error() string {
+	return fmt.Sprintf("bad codec %q: %s; valid forms:\n%s", e.spec, e.reason, specForms)
+}
+
+var presets = map[string]*lengthprefix.Codec{
+	"u8":    lengthprefix.U8,
+	"u16be": lengthprefix.U16BE,
+	"u16le": lengthprefix.U16LE,
+	"u24be": lengthprefix.U24BE,
+	"u32be": lengthprefix.U32BE,
+	"u32le": lengthprefix.U32LE,
+	"u64be": lengthprefix.U64BE,
+}
+
+// parseSpec turns a SPEC string into a codec.
+func parseSpec(spec string) (*codec, error) {
+	bad := func(format string, args ...any) error {
+		return &specError{spec: spec, reason: fmt.Sprintf(format, args...)}
+	}
+	both := func(c framing.Codec) (*codec, error) {
+		return &codec{spec: spec, dec: c, enc: c}, nil
+	}
+	if p, ok := presets[spec]; ok {
+		return &codec{spec: spec, dec: p, enc: p, length: true}, nil
+	}
+	name, arg, hasArg := strings.Cut(spec, ":")
+	switch {
+	case spec == "uvarint":
+		return &codec{spec: spec, dec: lengthprefix.Uvarint, enc: lengthprefix.Uvarint, length: true}, nil
+	case spec == "lines":
+		return both(delimiter.Lines)
+	case spec == "crlf":
+		return both(delimiter.CRLF)
+	case spec == "cobs":
+		return both(delimiter.COBS)
+	case spec == "slip":
+		return both(delimiter.SLIP)
+	case hasArg && name == "delim":
+		d, err := unescape(arg)
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		if len(d) == 0 {
+			return nil, bad("empty delimiter")
+		}
+		c, err := delimiter.New(delimiter.Config{Delimiters: [][]byte{d}})
+		if err != nil {
+			return nil, bad("%v", reason(err))
+		}
+		return both(c)
+	case hasArg && name == "fixed":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return nil, bad("fixed:N needs a whole number N >= 1, not %q", arg)
+		}
+		c, err := delimiter.Fixed(n)
+		if err != nil {
+			return nil, bad("%v", reason(err))
+		}
+		return &codec{spec: spec, dec: c, enc: c, fixed: n}, nil
+	case hasArg && name == "len":
+		return parseLen(spec, arg)
+	}
+	return nil, bad("unknown codec")
+}
+
+// parseLen parses the KEY=VALUE list of a len: SPEC.
+func parseLen(spec, list string) (*codec, error) {
+	bad := func(format string, args ...any) error {
+		return &specError{spec: spec, reason: fmt.Sprintf(format, args...)}
+	}
+	var cfg lengthprefix.Config
+	seen := map[string]bool{}
+	strip := -1
+	for _, kv := range strings.Split(list, ",") {
+		key, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, bad("%q is not KEY=VALUE", kv)
+		}
+		if seen[key] {
+			return nil, bad("key %q given twice", key)
+		}
+		seen[key] = true
+		num := func() (int, error) {
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return 0, bad("%s=%s: not a whole number", key, val)
+			}
+			return n, nil
+		}
+		var err error
+		switch key {
+		case "size":
+			cfg.Size, err = num()
+			if err == nil && cfg.Size != 1 && cfg.Size != 2 && cfg.Size != 3 && cfg.Size != 4 && cfg.Size != 8 {
+				err = bad("size=%s: must be 1, 2, 3, 4 or 8", val)
+			}
+		case "offset":
+			cfg.Offset, err = num()
+			if err == nil && cfg.Offset < 0 {
+				err = bad("offset=%s: must not be negative", val)
+			}
+		case "adjust":
+			cfg.Adjust, err = num()
+		case "strip":
+			strip, err = num()
+			if err == nil && strip < 0 {
+				err = bad("strip=%s: must not be negative", val)
+			}
+		case "order":
+			switch val {
+			case "be":
+				cfg.Order = lengthprefix.BigEndian
+			case "le":
+				cfg.Order = lengthprefix.LittleEndian
+			default:
+				err = bad("order=%s: must be be or le", val)
+			}
+		case "includes":
+			switch val {
+			case "true":
+				cfg.IncludesHeader = true
+			case "false":
+			default:
+				err = bad("includes=%s: must be true or false", val)
+			}
+		default:
+			err = bad("unknown key %q", key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !seen["size"] {
+		return nil, bad("size is required")
+	}
+	if cfg.IncludesHeader && cfg.Adjust != 0 {
+		return nil, bad("includes=true and adjust=%d exclude each other (includes=true means adjust=%d)",
+			cfg.Adjust, -(cfg.Offset + cfg.Size))
+	}
+	cfg.Strip = cfg.Offset + cfg.Size
+	if strip >= 0 {
+		cfg.Strip = strip
+	}
+	dec, err := lengthprefix.NewDecoder(cfg)
+	if err != nil {
+		return nil, bad("%v", reason(err))
+	}
+	c := &codec{spec: spec, dec: dec, length: true}
+	if enc, err := lengthprefix.New(cfg); err == nil {
+		c.dec, c.enc = enc, enc
+	} else {
+		c.noEnc = fmt.Sprintf("%s is decode-only: an encoder needs strip=0 (frames are passed whole, "+
+			"header included) or offset=0 with strip=size", spec)
+	}
+	return c, nil
+}
+
+// reason is what a codec constructor's error says, without the package's
+// prefix.
+func reason(err error) string {
+	var ce *framing.ConfigError
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	return err.Error()
+}
+
+// unescape decodes the escapes of a delim: SPEC.
+func unescape(s string) ([]byte, error) {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			out = append(out, s[i])
+			continue
+		}
+		i++
+		if i == len(s) {
+			return nil, errors.New(`a lone \ at the end`)
+		}
+		switch s[i] {
+		case 'r':
+			out = append(out, '\r')
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case '\\':
+			out = append(out, '\\')
+		case 'x':
+			if i+2 >= len(s) {
+				return nil, errors.New(`\x needs two hex digits`)
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf(`\x%s: not two hex digits`, s[i+1:i+3])
+			}
+			out = append(out, byte(v))
+			i += 2
+		default:
+			return nil, fmt.Errorf(`unknown escape \%c (valid: \r \n \t \\ \xHH)`, s[i])
+		}
+	}
+	return out, nil
+}
