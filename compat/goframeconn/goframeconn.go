@@ -12,8 +12,9 @@
 //	frame, err := fc.ReadFrame() // an owned copy, as goframe returns
 //
 // Any framekit codec works through New: goframe's line, delimiter and fixed
-// length conns are New(conn, delimiter.Lines, nil), New(conn, d, nil) with
-// d from delimiter.New, and New(conn, f, nil) with f from delimiter.Fixed.
+// length conns are New(conn, d, nil) with d from delimiter.New (Delimiters
+// "\n" for goframe's lines; delimiter.Lines also strips a "\r" before it),
+// and New(conn, f, nil) with f from delimiter.Fixed.
 //
 // Unlike goframe v1.0.0, the conn reads a frame correctly however the stream
 // is cut (a length field split across two reads included), enforces a size
@@ -72,8 +73,8 @@ func (c *Conn) Close() error {
 // Conn returns the underlying connection, as goframe's does. Bytes already
 // read from it but not yet returned as frames stay in the framing Reader and
 // are not seen by reads on the returned conn: to switch protocols after
-// framed messages, use the framing package's hand-off rather than reading
-// the returned conn directly. Deadlines are best set through Framed, whose
+// framed messages, those bytes must be handed off by the framing Reader,
+// not looked for by reading the returned conn. Deadlines are best set through Framed, whose
 // reads resume after a deadline without losing bytes.
 func (c *Conn) Conn() net.Conn {
 	return c.fc.NetConn()
