@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -24,22 +25,6 @@ func seed(t *testing.T) int64 {
 	}
 	t.Logf("seed %d (rerun with -delimiter.seed=%d)", s, s)
 	return s
-}
-
-// cutReader returns data in pieces of the sizes next returns.
-type cutReader struct {
-	data []byte
-	next func() int
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if len(c.data) == 0 {
-		return 0, io.EOF
-	}
-	n := min(c.next(), len(p), len(c.data))
-	copy(p, c.data[:n])
-	c.data = c.data[n:]
-	return n, nil
 }
 
 func mustCodec(t *testing.T, c Config) *Codec {
@@ -130,9 +115,9 @@ func TestRoundTrip(t *testing.T) {
 				src  io.Reader
 				all  bool
 			}{
-				{"1-byte", &cutReader{data: data[:min(len(data), 1<<20)], next: func() int { return 1 }}, len(data) <= 1<<20},
-				{"7-byte", &cutReader{data: data, next: func() int { return 7 }}, true},
-				{"random", &cutReader{data: data, next: func() int { return 1 + rng.Intn(30000) }}, true},
+				{"1-byte", fuzz.NewReader(bytes.NewReader(data[:min(len(data), 1<<20)]), fuzz.CutEvery(1)), len(data) <= 1<<20},
+				{"7-byte", fuzz.NewReader(bytes.NewReader(data), fuzz.CutEvery(7)), true},
+				{"random", fuzz.NewReader(bytes.NewReader(data), fuzz.CutRandom(rng.Int63(), 30000)), true},
 				{"whole", bytes.NewReader(data), true},
 			} {
 				r := framing.NewReader(cut.src, c.codec, nil)
@@ -185,7 +170,7 @@ func equalFrames(a, b [][]byte) bool {
 
 func readStrings(t *testing.T, c framing.Decoder, in string, chunk int) []string {
 	t.Helper()
-	r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c, nil)
+	r := framing.NewReader(fuzz.NewReader(bytes.NewReader([]byte(in)), fuzz.CutEvery(chunk)), c, nil)
 	var got []string
 	for {
 		f, err := r.ReadFrame()
@@ -236,7 +221,7 @@ func TestShortestFrameRuleWhileSkipping(t *testing.T) {
 	c := mustCodec(t, Config{Delimiters: [][]byte{[]byte("END"), []byte("E")}})
 	in := "0123456789" + "END" + "ok" + "END"
 	for _, chunk := range []int{1, 2, 11, 100} {
-		r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c,
+		r := framing.NewReader(fuzz.NewReader(bytes.NewReader([]byte(in)), fuzz.CutEvery(chunk)), c,
 			&framing.Options{MaxFrameSize: 4, Oversize: framing.Skip})
 		if _, err := r.ReadFrame(); !errors.Is(err, framing.ErrFrameTooLarge) {
 			t.Fatalf("%d-byte reads: first ReadFrame: %v, want the frame skipped", chunk, err)
@@ -251,7 +236,7 @@ func TestShortestFrameRuleWhileSkipping(t *testing.T) {
 // readStringsEOF is readStrings that stops at any end of stream.
 func readStringsEOF(t *testing.T, c framing.Decoder, in string, chunk int) []string {
 	t.Helper()
-	r := framing.NewReader(&cutReader{data: []byte(in), next: func() int { return chunk }}, c, nil)
+	r := framing.NewReader(fuzz.NewReader(bytes.NewReader([]byte(in)), fuzz.CutEvery(chunk)), c, nil)
 	var got []string
 	for {
 		f, err := r.ReadFrame()
@@ -435,7 +420,7 @@ func TestNoRescanning(t *testing.T) {
 	line := append(bytes.Repeat([]byte("y"), 4<<20), "\r\n"...)
 	for _, codec := range []*Codec{Lines, CRLF, mustCodec(t, Config{Delimiters: [][]byte{[]byte("\r\n\r\n"), []byte("\n")}})} {
 		c := &counting{Decoder: codec}
-		r := framing.NewReader(&cutReader{data: line, next: func() int { return 7 }}, c, &framing.Options{MaxFrameSize: 8 << 20})
+		r := framing.NewReader(fuzz.NewReader(bytes.NewReader(line), fuzz.CutEvery(7)), c, &framing.Options{MaxFrameSize: 8 << 20})
 		if _, err := r.ReadFrame(); err != nil {
 			t.Fatal(err)
 		}
@@ -580,7 +565,7 @@ func TestCorruptStuffedFrameResyncs(t *testing.T) {
 		stream = append(stream, c.bad...)
 		stream, _ = c.codec.AppendFrame(stream, []byte("two"))
 		for _, chunk := range []int{1, 3, len(stream)} {
-			r := framing.NewReader(&cutReader{data: stream, next: func() int { return chunk }}, c.codec, nil)
+			r := framing.NewReader(fuzz.NewReader(bytes.NewReader(stream), fuzz.CutEvery(chunk)), c.codec, nil)
 			var got []string
 			for {
 				f, err := r.ReadFrame()
@@ -610,7 +595,7 @@ func TestStuffedLimit(t *testing.T) {
 		stream, _ = codec.AppendFrame(stream, []byte("a"))
 		stream, _ = codec.AppendFrame(stream, big)
 		stream, _ = codec.AppendFrame(stream, []byte("b"))
-		r := framing.NewReader(&cutReader{data: stream, next: func() int { return 7 }}, codec, &framing.Options{MaxFrameSize: 2999, Oversize: framing.Skip})
+		r := framing.NewReader(fuzz.NewReader(bytes.NewReader(stream), fuzz.CutEvery(7)), codec, &framing.Options{MaxFrameSize: 2999, Oversize: framing.Skip})
 		var got []string
 		for {
 			f, err := r.ReadFrame()
@@ -644,7 +629,7 @@ func TestStuffedNoRescanning(t *testing.T) {
 	for _, codec := range []framing.Codec{COBS, SLIP} {
 		wire, _ := codec.AppendFrame(nil, payload)
 		c := &counting{Decoder: codec}
-		r := framing.NewReader(&cutReader{data: wire, next: func() int { return 7 }}, c, &framing.Options{MaxFrameSize: 8 << 20})
+		r := framing.NewReader(fuzz.NewReader(bytes.NewReader(wire), fuzz.CutEvery(7)), c, &framing.Options{MaxFrameSize: 8 << 20})
 		f, err := r.ReadFrame()
 		if err != nil || !bytes.Equal(f, payload) {
 			t.Fatalf("%T: %d bytes, %v", codec, len(f), err)
@@ -673,7 +658,7 @@ func TestHostileInput(t *testing.T) {
 			if rng.Intn(2) == 0 {
 				opts.Oversize = framing.Skip
 			}
-			r := framing.NewReader(&cutReader{data: bytes.Clone(data), next: func() int { return 1 + rng.Intn(7) }}, c, opts)
+			r := framing.NewReader(fuzz.NewReader(bytes.NewReader(bytes.Clone(data)), fuzz.CutRandom(rng.Int63(), 7)), c, opts)
 			for n := 0; ; n++ {
 				if n > len(data)+10 {
 					t.Fatalf("%T (seed %d): no end after %d reads", c, s, n)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -17,7 +18,7 @@ import (
 // returns the frames and errors as strings, up to the first fatal error.
 func readAll(t *testing.T, dec framing.Decoder, data []byte, opts *framing.Options, rng *rand.Rand, maxChunk int) []string {
 	t.Helper()
-	r := framing.NewReader(&cutReader{data: bytes.Clone(data), next: func() int { return 1 + rng.Intn(maxChunk) }}, dec, opts)
+	r := framing.NewReader(fuzz.NewReader(bytes.NewReader(bytes.Clone(data)), fuzz.CutRandom(rng.Int63(), maxChunk)), dec, opts)
 	var got []string
 	for n := 0; n <= len(data)+10; n++ {
 		f, err := r.ReadFrame()
@@ -183,7 +184,7 @@ func TestUnterminatedAtEOFAllCodecs(t *testing.T) {
 		}
 		stream = append(stream, c.tail...)
 		for _, chunk := range []int{1, len(stream)} {
-			r := framing.NewReader(&cutReader{data: stream, next: func() int { return chunk }}, c.codec, nil)
+			r := framing.NewReader(fuzz.NewReader(bytes.NewReader(stream), fuzz.CutEvery(chunk)), c.codec, nil)
 			if f, err := r.ReadFrame(); err != nil || !bytes.Equal(f, c.good) {
 				t.Fatalf("%T: first frame %q, %v", c.codec, f, err)
 			}

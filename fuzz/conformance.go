@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"net"
 	"os"
@@ -298,7 +299,7 @@ func (e *encoded) start(i int) int {
 // encode writes each payload through a framer and records the bytes each
 // one put on the wire.
 func (s *suite) encode(payloads [][]byte) (*encoded, error) {
-	a, b := Pipe(&PipeOptions{Buffer: 1 << 40})
+	a, b := Pipe(&PipeOptions{Buffer: math.MaxInt})
 	defer a.Close()
 	defer b.Close()
 	fr := s.nf(a, Limits{MaxFrameSize: framing.DefaultMaxFrameSize})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 )
 
 var streamSeed = flag.Int64("lengthprefix.streamseed", 0, "seed for TestStreamRoundTrip (0: random)")
@@ -145,9 +146,9 @@ func TestStreamRoundTrip(t *testing.T) {
 				src  io.Reader
 				all  bool
 			}{
-				{"1-byte", &cutReader{data: stream[:min(len(stream), 1<<20)], next: func() int { return 1 }}, false},
-				{"7-byte", &cutReader{data: stream, next: func() int { return 7 }}, true},
-				{"random", &cutReader{data: stream, next: func() int { return 1 + rng.Intn(70000) }}, true},
+				{"1-byte", fuzz.NewReader(bytes.NewReader(stream[:min(len(stream), 1<<20)]), fuzz.CutEvery(1)), false},
+				{"7-byte", fuzz.NewReader(bytes.NewReader(stream), fuzz.CutEvery(7)), true},
+				{"random", fuzz.NewReader(bytes.NewReader(stream), fuzz.CutRandom(rng.Int63(), 70000)), true},
 				{"whole", bytes.NewReader(stream), true},
 			}
 			for _, cut := range cuts {
@@ -184,22 +185,6 @@ func TestStreamRoundTrip(t *testing.T) {
 	}
 }
 
-// cutReader returns data in pieces of the sizes next returns.
-type cutReader struct {
-	data []byte
-	next func() int
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if len(c.data) == 0 {
-		return 0, io.EOF
-	}
-	n := min(c.next(), len(p), len(c.data))
-	copy(p, c.data[:n])
-	c.data = c.data[n:]
-	return n, nil
-}
-
 // allocated returns the bytes f allocated.
 func allocated(f func()) uint64 {
 	runtime.GC()
@@ -224,7 +209,7 @@ func TestReaderHostileLengths(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
 			n := allocated(func() {
-				_, err = framing.NewReader(&cutReader{data: c.stream, next: func() int { return 3 }}, U32BE, nil).ReadFrame()
+				_, err = framing.NewReader(fuzz.NewReader(bytes.NewReader(c.stream), fuzz.CutEvery(3)), U32BE, nil).ReadFrame()
 			})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)
