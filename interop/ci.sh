@@ -26,5 +26,14 @@ echo "interop: compiling the Netty peer"
 classpath=$(IFS=:; echo "${netty_jars[*]}")
 javac -cp "$classpath" -d testdata/netty/build testdata/netty/NettyPeer.java
 
+# A nested module: the root's go vet and staticcheck do not reach it.
+echo "interop: go vet"
+go vet ./...
+staticcheck="$(go env GOPATH)/bin/staticcheck"
+if [ -x "$staticcheck" ]; then
+	echo "interop: staticcheck"
+	"$staticcheck" ./...
+fi
+
 echo "interop: go test"
 go test -count=1 -timeout 10m ./...
