@@ -111,11 +111,12 @@ var idleFrame = bytes.Repeat([]byte{0x5a}, 64)
 // looks like between messages: one goroutine per connection blocked reading
 // the next frame, after one frame went each way.
 //
-// The baseline has the same goroutines blocked reading the raw conns
-// (conns[i]) and the same peer goroutines blocked reading peers[i], so that
-// goroutines, pipe and poller bookkeeping are in it; then each conn is
-// wrapped, its goroutine writes a frame, reads the peer's reply, and blocks
-// in the next read. Heap is measured after garbage collection, twice, so
+// The baseline is taken with the same goroutines blocked reading the raw
+// conns (conns[i]) and the same peer goroutines blocked reading peers[i], so
+// that goroutines, pipe and poller bookkeeping (a goroutine blocked in a
+// net.Pipe read holds sudogs, one blocked on a channel fewer) are the same
+// in both measurements; then each conn is wrapped, its goroutine writes a
+// frame, reads the peer's reply, and blocks in the next read. Heap is measured after garbage collection, twice, so
 // that buffers given back to sync.Pools are not counted. The goroutines
 // stay blocked until the caller closes the conns.
 func IdleHeap(impl ConnImpl, conns, peers []net.Conn) (float64, error) {
@@ -125,15 +126,17 @@ func IdleHeap(impl ConnImpl, conns, peers []net.Conn) (float64, error) {
 	copy(wire[4:], idleFrame)
 
 	errs := make(chan error, 2*n)
+	// Everything the goroutines use is allocated here and kept alive to
+	// the end, so that it is in both measurements.
 	handoff := make([]chan FramedConn, n)
+	ones := make([]byte, n)
 	var woke, tripped sync.WaitGroup
 	woke.Add(n)
 	tripped.Add(n)
 	for i := range n {
 		handoff[i] = make(chan FramedConn)
 		go func(c net.Conn) { // the connection's reader, raw then framed
-			var one [1]byte
-			_, err := c.Read(one[:])
+			_, err := c.Read(ones[i : i+1])
 			woke.Done()
 			if err != nil {
 				errs <- err
@@ -170,15 +173,15 @@ func IdleHeap(impl ConnImpl, conns, peers []net.Conn) (float64, error) {
 			_, _ = p.Read(got[:1]) // until closed
 		}(peers[i])
 	}
+	keep := make([]FramedConn, n)
+	time.Sleep(100 * time.Millisecond) // every goroutine blocked in its raw read
+	before := liveHeap()
 	for _, p := range peers {
 		if _, err := p.Write([]byte{0}); err != nil {
 			return 0, err
 		}
 	}
 	woke.Wait()
-	time.Sleep(50 * time.Millisecond) // every goroutine blocked again
-	keep := make([]FramedConn, n)
-	before := liveHeap()
 	for i, c := range conns {
 		keep[i] = impl.Wrap(c)
 		handoff[i] <- keep[i]
@@ -192,6 +195,9 @@ func IdleHeap(impl ConnImpl, conns, peers []net.Conn) (float64, error) {
 	time.Sleep(100 * time.Millisecond) // every reader blocked in its next read
 	after := liveHeap()
 	runtime.KeepAlive(keep)
+	runtime.KeepAlive(handoff)
+	runtime.KeepAlive(ones)
+	runtime.KeepAlive(errs)
 	return float64(after-before) / float64(n), nil
 }
 
