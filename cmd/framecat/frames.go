@@ -123,7 +123,7 @@ func describe(err error, c *codec) string {
 		if eof.Missing >= 0 {
 			return fmt.Sprintf("unexpected EOF: %d more bytes needed", eof.Missing)
 		}
-		return fmt.Sprintf("unexpected EOF: the stream ends inside a frame (%d bytes of it received)", eof.Buffered)
+		return fmt.Sprintf("unexpected EOF: %d bytes of the frame received, more needed", eof.Buffered)
 	case errors.As(err, &ce):
 		return "corrupt frame: " + ce.Reason
 	case errors.As(err, &pe):
