@@ -84,9 +84,6 @@ func parseArgs(cmd string, args []string) (*cmdline, error) {
 		key, val, hasVal := strings.Cut(spelled, "=")
 		name, ok := flagNames[key]
 		if !ok || !allowed[name] {
-			if cmd == "" {
-				return nil, usagef("unknown flag %s", a)
-			}
 			return nil, usagef("unknown flag %s for %s", a, cmd)
 		}
 		if _, dup := c.flags[name]; dup {

@@ -31,7 +31,8 @@ usage:
   framecat encode -c SPEC [-f FORMAT] [FILE]
   framecat bench  -c SPEC [--size SIZE] [--duration DUR] [--conns N]
 common flags: --max SIZE (frame size limit, default 8MiB),
-              --skip (skip oversized frames instead of failing)
+              --skip (skip oversized frames, and undecodable COBS or SLIP
+              frames, with a line on stderr, instead of failing)
 
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
@@ -53,7 +54,8 @@ SPEC:
 FORMAT, one frame per line on stdin and stdout (default: text on a
 terminal, hex otherwise):
   hex     lowercase hex; on input any case, spaces ignored
-  text    the bytes, then a newline (lossy: for people)
+  text    the bytes, then a newline (lossy: for people); on input each
+          line, without its \n, is a frame
   json    {"len":5,"hex":"68656c6c6f"}, plus "peer" (listen) or "dir" (proxy)
 
 SIZE: digits with an optional B, KiB, MiB or GiB suffix. DUR: 500ms, 10s.
@@ -102,9 +104,6 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return errHelp
 	}
 	if _, ok := commandFlags[cmd]; !ok {
-		if cl, err := parseArgs("", args); err == nil && cl.has("help") {
-			return errHelp
-		}
 		return usagef("unknown command %q; want demo, listen, dial, proxy, decode, encode or bench", cmd)
 	}
 	cl, err := parseArgs(cmd, args[1:])
