@@ -308,10 +308,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "-c", "slip", "--size", "0"}, "cannot frame a payload of 0 bytes"},
 		{[]string{"proxy", "127.0.0.1:0", "-c", "u8"}, "missing LISTEN_ADDR UPSTREAM_ADDR"},
 	} {
-		r := framecat(t, nil, tc.args...)
-		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || !strings.HasPrefix(r.stderr, "framecat: ") {
-			t.Errorf("framecat %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := framecat(t, nil, tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) || !strings.HasPrefix(r.stderr, "framecat: ") {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+			}
+		})
 	}
 }
 
