@@ -447,7 +447,12 @@ func TestDialCountAndTimeout(t *testing.T) {
 		t.Errorf("--timeout: stdout %q, stderr %q", out, stderr)
 	}
 
-	r := framecat(t, nil, "dial", "127.0.0.1:1", "-c", "lines")
+	r := framecat(t, []byte("6869\n610a62\n"), "dial", l.addr, "-c", "lines", "--timeout", "20s")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "framecat: frame 1 at offset 3: cannot encode a payload of 3 bytes with lines: ") {
+		t.Errorf("sending a newline with lines: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	r = framecat(t, nil, "dial", "127.0.0.1:1", "-c", "lines")
 	if r.code != 1 || !strings.HasPrefix(r.stderr, "framecat: dial tcp 127.0.0.1:1: ") {
 		t.Errorf("connection refused: exit %d, stderr %q", r.code, r.stderr)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -114,11 +115,14 @@ func dialCmd(e *env, cl *cmdline) error {
 	go func() {
 		frames := newFrameInput(e.stdin, "stdin", s.format)
 		enc := s.encoder(false)
+		w := bufio.NewWriterSize(conn, 64<<10)
 		for {
 			f, err := frames.next()
 			if err == io.EOF {
-				if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-					cw.CloseWrite()
+				if w.Flush() == nil {
+					if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+						cw.CloseWrite()
+					}
 				}
 				return
 			}
@@ -126,11 +130,18 @@ func dialCmd(e *env, cl *cmdline) error {
 				sent <- err
 				return
 			}
-			if b, err := enc.encode(f); err != nil {
-				sent <- err
+			if err := enc.write(w, f); err != nil {
+				if de := (*dataError)(nil); errors.As(err, &de) {
+					sent <- err // a payload the codec cannot frame
+				}
 				return
-			} else if _, err := conn.Write(b); err != nil {
-				return
+			}
+			// Piped input goes out in large writes; a line typed at a
+			// terminal goes out at once.
+			if frames.r.Buffered() == 0 {
+				if err := w.Flush(); err != nil {
+					return
+				}
 			}
 		}
 	}()
