@@ -484,6 +484,10 @@ func TestProxy(t *testing.T) {
 	if !cmp.Equal(sent, want) || !cmp.Equal(back, want) {
 		t.Errorf("proxy printed %q", out)
 	}
+	p.cmd.Process.Signal(os.Interrupt)
+	if code := p.wait(); code != 0 {
+		t.Errorf("proxy after SIGINT: exit %d", code)
+	}
 
 	// The tap has a 4-byte limit: the long line is an error in the tap,
 	// not in the relay, which carries every byte.
