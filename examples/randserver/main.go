@@ -1,0 +1,222 @@
+// Command randserver is a concurrent TCP server that answers each request
+// with a random number in the range it asks for, and the client for it.
+//
+//	go run ./examples/randserver -listen 127.0.0.1:9000
+//	go run ./examples/randserver -dial 127.0.0.1:9000 -n 5 -min 1 -max 6
+//
+// Requests and replies are text in u32 big-endian length-prefixed frames:
+// "MIN MAX" asks for an integer in [MIN, MAX]; the reply is the number, or
+// "error: ..." for a request it cannot answer. One goroutine serves each
+// connection. SIGINT or SIGTERM stops the server gracefully: it stops
+// accepting, answers the requests it is working on, then closes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+const (
+	// idleTimeout closes connections that send nothing for this long.
+	idleTimeout = 2 * time.Minute
+	// writeTimeout bounds each reply, so that a client that stops reading
+	// cannot hold up a shutdown for ever.
+	writeTimeout = 10 * time.Second
+)
+
+// Requests are a few bytes: refusing anything longer from the header keeps a
+// hostile client from making the server buffer 8 MiB per connection.
+var frameOptions = &framing.Options{MaxFrameSize: 64}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "randserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole command; the server stops when ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("randserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "serve on this `address` (host:port)")
+	dial := fs.String("dial", "", "ask the server at this `address` for numbers")
+	n := fs.Int("n", 1, "client: how many numbers")
+	lo := fs.Int64("min", 1, "client: smallest number")
+	hi := fs.Int64("max", 100, "client: largest number")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *listen != "" && *dial == "":
+		l, err := framing.Listen("tcp", *listen, lengthprefix.U32BE, frameOptions)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "listening on %s\n", l.Addr())
+		logger := log.New(stderr, "randserver: ", log.LstdFlags)
+		return serve(ctx, l, answer, logger.Printf)
+	case *dial != "" && *listen == "":
+		nums, err := request(ctx, *dial, *n, *lo, *hi)
+		for _, v := range nums {
+			fmt.Fprintln(stdout, v)
+		}
+		return err
+	}
+	fs.Usage()
+	return errors.New("give one of -listen and -dial")
+}
+
+// serve answers requests on l, one goroutine per connection, until ctx is
+// done. Then it stops accepting, lets each connection finish the request it
+// is answering, closes them all and returns nil.
+func serve(ctx context.Context, l *framing.Listener, answer func(req []byte) []byte, logf func(string, ...any)) error {
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	// Whatever makes serve return also shuts the connections down.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer l.Close()
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	for {
+		c, err := l.AcceptFramed()
+		if err != nil {
+			if ctx.Err() != nil {
+				logf("shutting down: finishing the requests in flight")
+				return nil
+			}
+			return err
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			handle(ctx, c, answer, logf)
+		}()
+	}
+}
+
+// handle answers the requests of one connection until the client closes it,
+// an error occurs, or ctx is done.
+func handle(ctx context.Context, c *framing.Conn, answer func(req []byte) []byte, logf func(string, ...any)) {
+	defer c.Close()
+	// Shutdown wakes a connection waiting for its next request; one that is
+	// answering a request finishes it first.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
+	for {
+		c.SetReadDeadline(time.Now().Add(idleTimeout))
+		// Checked after setting the deadline: a shutdown that began just
+		// before would otherwise have its wake-up overwritten.
+		if ctx.Err() != nil {
+			return
+		}
+		req, err := c.ReadFrame()
+		if err != nil {
+			if err != io.EOF && ctx.Err() == nil {
+				logf("%v: %v", c.RemoteAddr(), err)
+			}
+			return
+		}
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := c.WriteFrame(answer(req)); err != nil {
+			logf("%v: %v", c.RemoteAddr(), err)
+			return
+		}
+	}
+}
+
+// answer returns the reply to one request: a random integer in [MIN, MAX]
+// for "MIN MAX", or an error message.
+func answer(req []byte) []byte {
+	lo, hi, err := parseRequest(req)
+	if err != nil {
+		return []byte("error: " + err.Error())
+	}
+	return strconv.AppendInt(nil, randomIn(lo, hi), 10)
+}
+
+func parseRequest(req []byte) (lo, hi int64, err error) {
+	f := strings.Fields(string(req))
+	if len(f) != 2 {
+		return 0, 0, fmt.Errorf("want \"MIN MAX\", got %q", req)
+	}
+	if lo, err = strconv.ParseInt(f[0], 10, 64); err == nil {
+		hi, err = strconv.ParseInt(f[1], 10, 64)
+	}
+	if err == nil && lo > hi {
+		err = fmt.Errorf("MIN %d is larger than MAX %d", lo, hi)
+	}
+	return lo, hi, err
+}
+
+// randomIn returns a uniformly random integer in [lo, hi]. The span is
+// computed in uint64, where hi-lo+1 cannot overflow unless the range is all
+// of int64.
+func randomIn(lo, hi int64) int64 {
+	span := uint64(hi-lo) + 1
+	if span == 0 {
+		return int64(rand.Uint64())
+	}
+	return lo + int64(rand.Uint64N(span))
+}
+
+// request asks the server at addr for n random numbers in [lo, hi]. The
+// requests go out while the replies come in: a client that wrote them all
+// before reading could deadlock with a server blocked writing replies.
+func request(ctx context.Context, addr string, n int, lo, hi int64) ([]int64, error) {
+	c, err := framing.DialContext(ctx, "tcp", addr, lengthprefix.U32BE, frameOptions)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+
+	sent := make(chan error, 1)
+	go func() {
+		req := fmt.Appendf(nil, "%d %d", lo, hi)
+		for i := 0; i < n; i++ {
+			if err := c.WriteFrame(req); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	nums := make([]int64, 0, n)
+	fail := func(err error) ([]int64, error) {
+		c.Close() // unblocks the writer
+		<-sent
+		return nums, err
+	}
+	for len(nums) < n {
+		reply, err := c.ReadFrame()
+		if err != nil {
+			return fail(fmt.Errorf("reply %d: %w", len(nums)+1, err))
+		}
+		v, err := strconv.ParseInt(string(reply), 10, 64)
+		if err != nil {
+			return fail(fmt.Errorf("server: %s", reply))
+		}
+		nums = append(nums, v)
+	}
+	return nums, <-sent
+}
