@@ -147,6 +147,11 @@ func TestSendReceive(t *testing.T) {
 	if !bytes.Equal(got, content) {
 		t.Fatalf("received %d bytes, not identical to the %d sent", len(got), len(content))
 	}
+	if fi, err := os.Stat(filepath.Join(inbox, "report.bin")); err != nil {
+		t.Error(err)
+	} else if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o644 {
+		t.Errorf("saved file has mode %v, want 0644", fi.Mode())
+	}
 	if diff := cmp.Diff([]string{"report.bin"}, files(t, inbox)); diff != "" {
 		t.Errorf("inbox (-want +got):\n%s", diff)
 	}

@@ -111,8 +111,12 @@ func (r receiver) receive(ctx context.Context, c *framing.Conn) (h header, err e
 			if !bytes.Equal(hash.Sum(nil), h.sum[:]) {
 				return h, refuse(c, "SHA-256 mismatch")
 			}
-			// Sync first, so that a crash never leaves the final name on a
-			// file whose blocks did not reach the disk.
+			// CreateTemp makes the file private (0600); a received file is
+			// an ordinary one. Sync before the rename, so that a crash
+			// never leaves the final name on blocks not yet on disk.
+			if err := tmp.Chmod(0o644); err != nil {
+				return h, fmt.Errorf("%w: %v", refuse(c, "cannot write the file"), err)
+			}
 			if err := tmp.Sync(); err != nil {
 				return h, fmt.Errorf("%w: %v", refuse(c, "cannot write the file"), err)
 			}
