@@ -133,10 +133,9 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	// A request over the 64-byte limit is refused from its header: the
-	// server closes the connection instead of buffering it.
-	if err := c.WriteFrame(make([]byte, 1<<20)); err != nil {
-		t.Fatal(err)
-	}
+	// server closes the connection instead of buffering it (the write may
+	// fail: the server may be gone before it ends).
+	c.WriteFrame(make([]byte, 65))
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if reply, err := c.ReadFrame(); err == nil {
 		t.Fatalf("oversized request answered with %q", reply)
