@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/lengthprefix"
@@ -103,6 +104,9 @@ func Encoders(codec Codec, mode Mode) []EncoderImpl {
 			EncoderImpl{Name: "bufio", New: func(w io.Writer) Encoder {
 				return newBufioEncoder(w, codec, false)
 			}},
+			EncoderImpl{Name: "bufio-locked", New: func(w io.Writer) Encoder {
+				return newLockedEncoder(newBufioEncoder(w, codec, false))
+			}},
 		)
 	}
 	switch codec {
@@ -168,6 +172,21 @@ func newBufioEncoder(w io.Writer, codec Codec, flush bool) Encoder {
 		}
 		return nil
 	}, bw.Flush}
+}
+
+// newLockedEncoder is the hand-written batched loop made safe for
+// concurrent writers, as framekit's BufferFrame is: a mutex around it.
+func newLockedEncoder(e Encoder) Encoder {
+	var mu sync.Mutex
+	return encoder{func(p []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return e.Encode(p)
+	}, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return e.Flush()
+	}}
 }
 
 // newWriteFrames gathers frames and hands them to WriteFrames

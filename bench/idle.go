@@ -68,13 +68,13 @@ func (m *msgioConn) ReadFrame() ([]byte, error) {
 type bufioConn struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
+	hdr [4]byte // here, not on the stack: io.ReadFull would make it escape
 	buf []byte
 }
 
 func (b *bufioConn) WriteFrame(p []byte) error {
-	var hdr [4]byte
-	binary.BigEndian.PutUint32(hdr[:], uint32(len(p)))
-	if _, err := b.w.Write(hdr[:]); err != nil {
+	binary.BigEndian.PutUint32(b.hdr[:], uint32(len(p)))
+	if _, err := b.w.Write(b.hdr[:]); err != nil {
 		return err
 	}
 	if _, err := b.w.Write(p); err != nil {
@@ -84,11 +84,10 @@ func (b *bufioConn) WriteFrame(p []byte) error {
 }
 
 func (b *bufioConn) ReadFrame() ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(b.r, hdr[:]); err != nil {
+	if _, err := io.ReadFull(b.r, b.hdr[:]); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	n := binary.BigEndian.Uint32(b.hdr[:])
 	if n > MaxFrame {
 		return nil, errTooLarge
 	}

@@ -330,7 +330,7 @@ func verdict(r ratio, bound float64, atMost bool) string {
 		case r.hi <= bound:
 			return "**met**"
 		case r.lo > bound:
-			return fmt.Sprintf("**missed** by ×%.2f", r.center/bound)
+			return fmt.Sprintf("**missed** by ×%s", factor(r.center/bound))
 		case r.center <= bound:
 			return "unclear (median inside, interval straddles)"
 		}
@@ -340,11 +340,19 @@ func verdict(r ratio, bound float64, atMost bool) string {
 	case r.lo >= bound:
 		return "**met**"
 	case r.hi < bound:
-		return fmt.Sprintf("**missed** by ×%.2f", bound/r.center)
+		return fmt.Sprintf("**missed** by ×%s", factor(bound/r.center))
 	case r.center >= bound:
 		return "unclear (median inside, interval straddles)"
 	}
 	return fmt.Sprintf("unclear (median misses by ×%.2f, interval straddles)", bound/r.center)
+}
+
+// factor formats a ratio, with more digits when it is close to 1.
+func factor(f float64) string {
+	if f < 1.01 {
+		return fmt.Sprintf("%.4f", f)
+	}
+	return fmt.Sprintf("%.2f", f)
 }
 
 func (r ratio) String() string {
@@ -400,6 +408,7 @@ func (d *data) writeTargets(w io.Writer) {
 
 	e16 := func(impl string) key { return key{"Encode/codec=u32/mode=batch", "16B", impl} }
 	add("batched 16B encode ≤1.2× hand-written batched loop", "framekit (BufferFrame) / bufio", d.ratio(e16("framekit"), e16("bufio"), t), 1.2, true)
+	add("", "for context: framekit / bufio-locked (both safe for concurrent writers)", d.ratio(e16("framekit"), e16("bufio-locked"), t), 1.2, true)
 	if s, ok := d.summary(e16("framekit"), "writes/frame"); ok && s.Center > 0 {
 		perWrite := 20 / s.Center
 		rows = append(rows, targetRow{"batched 16B: ≤1 write per 64 KiB of output", "framekit bytes per write",
@@ -417,7 +426,7 @@ func (d *data) writeTargets(w io.Writer) {
 		if s, ok := d.summary(k, "B/conn"); ok {
 			r := ratio{s.Center / 512, s.Lo / 512, s.Hi / 512, true}
 			rows = append(rows, targetRow{"idle framed conn ≤512 B heap, " + net, "framekit B/conn / 512",
-				fmt.Sprintf("%.0f B [%.0f, %.0f]", s.Center, s.Lo, s.Hi), "≤ 512 B", verdict(r, 1, true)})
+				fmt.Sprintf("%.1f B [%.1f, %.1f]", s.Center, s.Lo, s.Hi), "≤ 512 B", verdict(r, 1, true)})
 		}
 	}
 
