@@ -47,7 +47,50 @@ func NewConn(nc net.Conn, codec Codec, opts *Options) *Conn {
 	c := &Conn{nc: nc}
 	c.r.init(nc, codec, opts)
 	c.w.init(nc, codec)
+	if x := c.r.x; x != nil {
+		// The slow-peer guard moves the conn's read deadline, knowing the
+		// caller's.
+		x.conn = nc
+		x.callerDL = &c.readDeadline
+	}
+	if opts != nil {
+		c.w.stats = opts.Stats
+	}
 	return c
+}
+
+// ErrDetached is returned by a Conn, Reader or Writer used after Detach.
+var ErrDetached = errors.New("framing: used after Detach")
+
+// Detach stops framing and hands the connection back, for protocols that
+// switch after a framed handshake (STARTTLS, an HTTP upgrade): it writes
+// the frames still buffered, and returns the underlying connection and
+// every byte already received but not yet returned as a frame (a partial
+// frame included), which come before anything read from the connection
+// next. The Conn must not be used afterwards (its methods return
+// ErrDetached). Detach fails, changing nothing, while part of a frame
+// returned by Read is unread or a body is being streamed.
+func (c *Conn) Detach() (net.Conn, []byte, error) {
+	if len(c.rest) > 0 {
+		return nil, nil, errors.New("framing: Detach with part of a frame unread by Read")
+	}
+	if c.r.x != nil && c.r.x.body != nil && c.r.x.body.left > 0 {
+		return nil, nil, errors.New("framing: Detach while a frame body is being read")
+	}
+	if err := c.w.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.w.mu.Lock()
+	c.w.err = ErrDetached
+	c.w.mu.Unlock()
+	rest := c.r.Detach()
+	if x := c.r.x; x != nil && x.overrode {
+		// The guard's deadline is on the conn: put the caller's back.
+		if err := c.nc.SetReadDeadline(x.callerDeadline()); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c.nc, rest, nil
 }
 
 // NetConn returns the underlying connection.

@@ -1,5 +1,7 @@
 package framing
 
+import "time"
+
 // DefaultMaxFrameSize is the frame size limit used when Options.MaxFrameSize
 // is zero: 8 MiB, as tokio-util and go-msgio.
 const DefaultMaxFrameSize = 8 << 20
@@ -36,6 +38,41 @@ type Options struct {
 	// with the bytes received, at most doubling per step. Zero means
 	// DefaultInitialBufferSize.
 	InitialBufferSize int
+
+	// FrameTimeout, when positive, is how long a frame may take to arrive
+	// once its first byte has: a peer that declares a large frame and then
+	// sends a byte every few seconds gets a fatal *SlowPeerError instead of
+	// holding a buffer open. It is independent of the caller's deadlines,
+	// which keep their meaning (a Temporary timeout): on a Conn the guard
+	// sets the connection's read deadline to the earlier of the two and
+	// tells them apart when it fires. A Reader on another source checks
+	// the guard whenever a read returns.
+	FrameTimeout time.Duration
+	// MinRate, when positive, is the least average data rate, in bytes
+	// per second, at which a frame must arrive after its first second: a
+	// frame whose bytes trickle in slower fails with a *SlowPeerError.
+	MinRate int
+
+	// Budget, when set, is read-buffer memory shared by every Reader
+	// using these options: a Reader draws the buffer for a partial frame
+	// from it, and fails with a *BudgetError when it cannot (or waits,
+	// with BudgetWait, until memory is given back, the caller's read
+	// deadline passes, or the slow-peer guard fires).
+	Budget     *Budget
+	BudgetWait bool
+
+	// Stats, when set, counts frames, bytes and rejections of every
+	// Reader, Writer and Conn using these options (it may be shared).
+	Stats *Stats
+	// OnReject, when set, is called with the error for each frame a
+	// Reader refuses or skips (too large, corrupt), before ReadFrame
+	// returns it.
+	OnReject func(err error)
+
+	// MaxBodySize is the largest frame Reader.ReadBody streams; zero means
+	// MaxFrameSize. Streamed frames are never buffered whole, so this can
+	// be far larger than MaxFrameSize.
+	MaxBodySize int64
 }
 
 func (o *Options) maxFrameSize() int {

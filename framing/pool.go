@@ -67,3 +67,23 @@ func freeBuf(p *[]byte) {
 	*p = (*p)[:0]
 	bufPools[bits.Len(uint(c))-1].Put(p)
 }
+
+// budgetPooled is the largest buffer a Reader under a memory budget takes
+// from or gives to the pools: larger ones are allocated to size and left
+// to the garbage collector, so that the heap follows the budget (a pooled
+// buffer may be twice the size asked, and pools keep memory past a GC).
+const budgetPooled = 64 << 10
+
+func allocBudgeted(n int) *[]byte {
+	if n <= budgetPooled {
+		return allocBuf(n)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func freeBudgeted(p *[]byte) {
+	if cap(*p) <= budgetPooled {
+		freeBuf(p)
+	}
+}

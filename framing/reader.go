@@ -38,6 +38,7 @@ type Reader struct {
 	consumed   int64 // stream offset of buf[start]
 	err        error // sticky fatal error
 	initSize   int
+	x          *readerExt // optional features (Options); nil when none is on
 	inline     [inlineSize]byte
 }
 
@@ -56,6 +57,7 @@ func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
 	r.st.Skip = opts.skip()
 	r.initSize = opts.initialBufferSize()
 	r.buf = r.inline[:]
+	r.x = newReaderExt(opts)
 }
 
 // ReadFrame returns the next frame's payload. The returned slice points into
@@ -70,6 +72,9 @@ func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
 func (r *Reader) ReadFrame() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
+	}
+	if r.x != nil && r.x.body != nil {
+		r.x.endBody(r)
 	}
 	emptyReads := 0
 	for {
@@ -101,6 +106,9 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 					// still holds.
 					r.srcErr = nil
 				}
+				if x := r.x; x != nil {
+					x.frameDone(len(frame))
+				}
 				return frame, nil
 			}
 			if d.Advance > 0 {
@@ -114,7 +122,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			if limit := int64(r.st.Limit); int64(r.need) > 2*limit+1<<20 {
 				// Backstop for decoders that do not check the limit
 				// (generous: a header may be large, stuffing adds bytes).
-				return nil, r.fail(&FrameTooLargeError{Size: -1, Limit: r.st.Limit})
+				return nil, r.decodeError(0, &FrameTooLargeError{Size: -1, Limit: r.st.Limit})
 			}
 		}
 		if r.eof {
@@ -124,7 +132,13 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			// Everything that arrived with the error has been used.
 			r.srcErr = nil
 			if Classify(err) == Temporary {
+				if r.x != nil {
+					r.x.timedOut = r.end > r.start // a frame is left half read
+				}
 				return nil, err
+			}
+			if r.x != nil {
+				r.x.reject(err)
 			}
 			return nil, r.fail(err)
 		}
@@ -143,6 +157,22 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			r.srcErr = err
 		}
 	}
+}
+
+// Detach stops the Reader and returns a copy of the bytes it has received
+// but not returned as frames (a partial frame included), so that the
+// stream can be read on without framing: they come before whatever the
+// source returns next. Bytes of an oversized frame being skipped are not
+// included. Later calls return ErrDetached.
+func (r *Reader) Detach() []byte {
+	rest := append([]byte(nil), r.buf[r.start:r.end]...)
+	r.start, r.end = 0, 0
+	r.release()
+	if r.x != nil {
+		r.x.body = nil
+	}
+	r.err = ErrDetached
+	return rest
 }
 
 // ReadFrameInto appends the next frame's payload to dst and returns the
@@ -168,6 +198,9 @@ func (r *Reader) consume(n int) {
 
 func (r *Reader) fail(err error) error {
 	r.err = err
+	// Nothing more will be read: give the buffer back (to the budget too).
+	r.start, r.end = 0, 0
+	r.release()
 	return err
 }
 
@@ -179,6 +212,9 @@ func (r *Reader) decodeError(advance int, err error) error {
 		err = &c
 	}
 	r.consume(advance)
+	if r.x != nil {
+		r.x.reject(err)
+	}
 	if Classify(err) == Fatal {
 		return r.fail(err)
 	}
@@ -205,6 +241,12 @@ func (r *Reader) endOfStream() error {
 // fill reads once from the source into free buffer space, first making
 // room for r.need bytes (or at least one).
 func (r *Reader) fill() (int, error) {
+	midFrame := r.end > r.start || r.st.Discard > 0 || r.st.Skipping
+	if x := r.x; x != nil {
+		if err := x.beforeRead(midFrame); err != nil {
+			return 0, err
+		}
+	}
 	if r.start == r.end {
 		r.start, r.end = 0, 0
 		// At a frame boundary: give a pooled buffer back unless more bytes
@@ -227,27 +269,37 @@ func (r *Reader) fill() (int, error) {
 		want = buffered + 1
 	}
 	if r.st.Discard > 0 && len(r.buf) < want {
-		r.grow(want) // nothing is buffered: this only sizes the reads
+		// Nothing is buffered: this only sizes the reads.
+		if err := r.grow(want); err != nil {
+			return 0, err
+		}
 	}
 	if r.end == len(r.buf) {
 		// No free space: on a busy stream that never empties, a buffer
 		// grown for a large frame is traded for a smaller one once frames
 		// are small again; otherwise move the buffered bytes to the front
 		// if that makes room enough, else grow.
+		var err error
 		if quarter := len(r.buf) / 4; r.pooled != nil && len(r.buf) > 4*r.initSize &&
 			r.lastFrame < quarter && want < quarter && buffered < quarter {
-			r.resize(max(r.initSize, 2*max(want, r.lastFrame)))
+			err = r.resize(max(r.initSize, 2*max(want, r.lastFrame)))
 		} else if r.start > 0 && (want <= len(r.buf) || buffered < len(r.buf)/2) {
 			copy(r.buf, r.buf[r.start:r.end])
 			r.start, r.end = 0, buffered
 		} else {
-			r.grow(want)
+			err = r.grow(want)
+		}
+		if err != nil {
+			return 0, err
 		}
 	}
 	free := len(r.buf) - r.end
 	n, err := r.rd.Read(r.buf[r.end:])
 	if n < 0 || n > free {
 		return 0, errors.New("framing: source returned an invalid count")
+	}
+	if x := r.x; x != nil {
+		err = x.afterRead(n, err, midFrame)
 	}
 	// A read that filled the buffer suggests more bytes are waiting, unless
 	// the buffer ended exactly where the current frame does.
@@ -260,7 +312,7 @@ func (r *Reader) fill() (int, error) {
 // most double the current size, or the initial size, or the size of the
 // previous frame; and no larger than want when want is the frame's exact
 // size.
-func (r *Reader) grow(want int) {
+func (r *Reader) grow(want int) error {
 	size := 2 * len(r.buf)
 	if size < r.initSize {
 		size = r.initSize
@@ -279,25 +331,41 @@ func (r *Reader) grow(want int) {
 			size = max(want, r.initSize)
 		}
 	}
-	r.resize(size)
+	return r.resize(size)
 }
 
 // resize moves the buffered bytes into a new pooled buffer of the given
-// size, which must hold them.
-func (r *Reader) resize(size int) {
-	p := allocBuf(size)
+// size, which must hold them. Under a memory budget, the new buffer is
+// drawn from it before the old one is given back (both exist during the
+// copy).
+func (r *Reader) resize(size int) error {
+	var p *[]byte
+	if x := r.x; x != nil && x.budget != nil {
+		if err := x.take(int64(size)); err != nil {
+			return err
+		}
+		p = allocBudgeted(size)
+	} else {
+		p = allocBuf(size)
+	}
 	buffered := copy(*p, r.buf[r.start:r.end])
 	r.release()
 	r.pooled = p
 	r.buf = *p
 	r.start, r.end = 0, buffered
+	return nil
 }
 
 // release gives the pooled buffer back and switches to the inline one. The
 // caller has moved or dropped the buffered bytes.
 func (r *Reader) release() {
 	if r.pooled != nil {
-		freeBuf(r.pooled)
+		if x := r.x; x != nil && x.budget != nil {
+			x.give(int64(len(*r.pooled)))
+			freeBudgeted(r.pooled)
+		} else {
+			freeBuf(r.pooled)
+		}
 		r.pooled = nil
 	}
 	r.buf = r.inline[:]

@@ -51,6 +51,7 @@ type Writer struct {
 	writing bool   // a goroutine is writing a batch
 	callers int    // goroutines waiting for their frames to be written
 	err     error  // sticky *WriterBrokenError
+	stats   *Stats // optional counters
 }
 
 // A batch is a run of encoded frames: bytes copied into buf, plus large
@@ -189,6 +190,7 @@ func (w *Writer) queue(p []byte, copyAll bool) error {
 			return err
 		}
 		b.buf = out
+		w.count(p)
 		return nil
 	}
 	out, skip, err := w.wenc.AppendHeader(b.buf, p)
@@ -208,7 +210,23 @@ func (w *Writer) queue(p []byte, copyAll bool) error {
 		b.mark = len(b.buf)
 	}
 	b.buf = w.wenc.AppendTrailer(b.buf, p)
+	w.count(p)
 	return nil
+}
+
+func (w *Writer) count(p []byte) {
+	if w.stats != nil {
+		w.stats.FramesWritten.Add(1)
+		w.stats.BytesWritten.Add(int64(len(p)))
+	}
+}
+
+// SetStats makes the Writer count the frames it accepts (and their payload
+// bytes) in s; nil stops counting. A Conn does this with Options.Stats.
+func (w *Writer) SetStats(s *Stats) {
+	w.mu.Lock()
+	w.stats = s
+	w.mu.Unlock()
 }
 
 func (w *Writer) rollback(bufLen, segLen, mark int) {

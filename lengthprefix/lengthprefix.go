@@ -222,12 +222,23 @@ func (l *layout) putField(b []byte, v uint64) {
 }
 
 func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, error) {
+	total, need, err := l.frameSize(buf, st.Limit)
+	if err != nil || need > 0 {
+		return framing.Decoded{Need: need}, err
+	}
+	return sized(buf, total, total-int64(l.strip), l.strip, st)
+}
+
+// frameSize reads the header at the start of buf: the frame's total size
+// in bytes, or need > 0 bytes to buffer before the header is complete.
+// limit only fills in errors for frames too large to represent.
+func (l *layout) frameSize(buf []byte, limit int) (total int64, need int, err error) {
 	if len(buf) < l.hdr {
-		return framing.Decoded{Need: l.hdr}, nil
+		return 0, l.hdr, nil
 	}
 	raw := l.field(buf[l.off:l.hdr])
 	if raw > l.maxLen {
-		return framing.Decoded{}, l.negativeField(raw)
+		return 0, 0, l.negativeField(raw)
 	}
 	n := int64(raw)
 	if l.fixed > 0 && n > math.MaxInt64-l.fixed {
@@ -237,11 +248,11 @@ func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, e
 		if f := l.fixed - int64(l.strip); f <= 0 || n <= math.MaxInt64-f {
 			size = n + f
 		}
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+		return 0, 0, &framing.FrameTooLargeError{Size: size, Limit: limit}
 	}
-	total := n + l.fixed
+	total = n + l.fixed
 	if total < int64(l.hdr) {
-		return framing.Decoded{}, &framing.CorruptError{Reason: fmt.Sprintf(
+		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf(
 			"adjusted length %d is negative: length field %d plus Adjust %d leaves the frame shorter than its %d-byte header",
 			n+l.adjust, n, l.adjust, l.hdr)}
 	}
@@ -249,10 +260,19 @@ func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, e
 		// Unreachable for a validated Config (Strip is at most
 		// Offset+Size+max(Adjust, 0), the smallest frame); kept so that no
 		// input can ever give Start > End.
-		return framing.Decoded{}, &framing.CorruptError{Reason: fmt.Sprintf(
+		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf(
 			"frame of %d bytes (length field %d) is shorter than the %d bytes to strip", total, n, l.strip)}
 	}
-	return sized(buf, total, total-int64(l.strip), l.strip, st)
+	return total, 0, nil
+}
+
+// decodeHeader implements framing.HeaderDecoder for a layout.
+func (l *layout) decodeHeader(buf []byte) (skip int, size int64, need int, err error) {
+	total, need, err := l.frameSize(buf, 0)
+	if err != nil || need > 0 {
+		return 0, 0, need, err
+	}
+	return l.strip, total - int64(l.strip), 0, nil
 }
 
 // sized finishes decoding a frame of total bytes whose payload, the last
@@ -477,3 +497,15 @@ var (
 	_ framing.Codec       = (*Codec)(nil)
 	_ framing.WrapEncoder = (*Codec)(nil)
 )
+
+// DecodeHeader implements framing.HeaderDecoder, so that large frames can
+// be streamed with framing.Reader.ReadBody: the payload is the frame minus
+// its first Strip bytes.
+func (c *Codec) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
+	return c.l.decodeHeader(buf)
+}
+
+// DecodeHeader implements framing.HeaderDecoder; see Codec.DecodeHeader.
+func (d *Decoder) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
+	return d.l.decodeHeader(buf)
+}

@@ -29,6 +29,10 @@ var (
 	// (protobuf length-delimited messages, libp2p msgio); see VarintCodec.
 	Uvarint = &VarintCodec{}
 
+	// UvarintStrict is Uvarint that refuses non-minimal varints and
+	// varints longer than the Reader's limit needs; see VarintCodec.Strict.
+	UvarintStrict = &VarintCodec{Strict: true}
+
 	// DNSOverTCP is DNS over TCP (RFC 1035 section 4.2.2, RFC 7766): each
 	// message is preceded by its length as a 2-byte big-endian integer,
 	// stripped on read.

@@ -20,24 +20,56 @@ import (
 // longer than 10 bytes, or whose value does not fit 63 bits, is corrupt. The
 // encoder writes the minimal encoding, as binary.AppendUvarint, and accepts
 // a payload of any length.
-type VarintCodec struct{}
+type VarintCodec struct {
+	// Strict refuses, with a *framing.CorruptError, encodings that are not
+	// minimal (a trailing 0x00 continuation such as 0x80 0x00 for 0) and
+	// encodings longer than a length within the Reader's limit needs (a
+	// limit below 2 MiB needs at most 3 bytes), so that a peer cannot make
+	// the decoder wait on a 10-byte prefix. The default is lenient, as
+	// protobuf and Netty senders are; the encoder always writes minimal
+	// varints.
+	Strict bool
+}
 
 // Decode implements framing.Decoder: it returns the payload that follows
 // the varint at buf[0] once all of it is buffered. A payload over st.Limit
 // is a *framing.FrameTooLargeError as soon as the varint is complete; a
 // malformed varint is a *framing.CorruptError.
-func (VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+func (c VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	n, size, err := c.header(buf, st.Limit)
+	if err != nil || n == 0 {
+		return framing.Decoded{Need: len(buf) + 1}, err
+	}
+	if size > math.MaxInt64-int64(n) {
+		// Over any limit, and too long even to skip.
+		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+	}
+	return sized(buf, int64(n)+size, size, n, st)
+}
+
+// DecodeHeader implements framing.HeaderDecoder, so that large frames can
+// be streamed with framing.Reader.ReadBody.
+func (c VarintCodec) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
+	n, size, err := c.header(buf, 0)
+	if err != nil || n == 0 {
+		return 0, 0, len(buf) + 1, err
+	}
+	return n, size, 0, nil
+}
+
+// header reads the varint at the start of buf: its length n (0 while it is
+// incomplete) and value. Under Strict, limit bounds the encoding's length.
+func (c VarintCodec) header(buf []byte, limit int) (n int, size int64, err error) {
 	var x uint64
 	var shift uint
-	n := 0 // length of the varint, once complete
 	for i, b := range buf {
 		if i == binary.MaxVarintLen64-1 {
 			// The 10th byte holds bit 63 only, and ends the varint.
 			if b >= 0x80 {
-				return framing.Decoded{}, &framing.CorruptError{Reason: "varint length prefix longer than 10 bytes"}
+				return 0, 0, &framing.CorruptError{Reason: "varint length prefix longer than 10 bytes"}
 			}
 			if b > 1 {
-				return framing.Decoded{}, &framing.CorruptError{Reason: "varint length prefix overflows 64 bits"}
+				return 0, 0, &framing.CorruptError{Reason: "varint length prefix overflows 64 bits"}
 			}
 		}
 		if b < 0x80 {
@@ -47,19 +79,33 @@ func (VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (fram
 		}
 		x |= uint64(b&0x7f) << shift
 		shift += 7
+		if c.Strict && limit > 0 && i+1 >= varintLen(uint64(limit)) {
+			// Already as long as the longest minimal encoding of a size
+			// within the limit, and not finished.
+			return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf(
+				"varint length prefix longer than the %d bytes a length up to the limit of %d needs", varintLen(uint64(limit)), limit)}
+		}
 	}
 	if n == 0 {
-		return framing.Decoded{Need: len(buf) + 1}, nil
+		return 0, 0, nil
+	}
+	if c.Strict && n > 1 && buf[n-1] == 0 {
+		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf("non-minimal varint: %d bytes for the length %d", n, x)}
 	}
 	if x > math.MaxInt64 {
-		return framing.Decoded{}, &framing.CorruptError{Reason: fmt.Sprintf("varint length %d is larger than 2^63-1", x)}
+		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf("varint length %d is larger than 2^63-1", x)}
 	}
-	size := int64(x)
-	if size > math.MaxInt64-int64(n) {
-		// Over any limit, and too long even to skip.
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
+	return n, int64(x), nil
+}
+
+// varintLen is the length of the minimal varint encoding of v.
+func varintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
 	}
-	return sized(buf, int64(n)+size, size, n, st)
+	return n
 }
 
 // AppendFrame appends the varint length of payload, then payload, to dst.
