@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -93,10 +94,21 @@ func checkName(name string) error {
 	return nil
 }
 
+// extend gives the next read or write on c idleTimeout to happen, unless
+// ctx is done. Checking ctx after setting the deadline matters: the
+// deadline a cancellation set (context.AfterFunc) could have been moved
+// just now.
+func extend(ctx context.Context, c *framing.Conn) error {
+	c.SetDeadline(time.Now().Add(idleTimeout))
+	return ctx.Err()
+}
+
 // readReply waits for the receiver's answer: nil for OK, the reason for a
 // refusal.
-func readReply(c *framing.Conn) error {
-	c.SetReadDeadline(time.Now().Add(idleTimeout))
+func readReply(ctx context.Context, c *framing.Conn) error {
+	if err := extend(ctx, c); err != nil {
+		return err
+	}
 	msg, err := c.ReadFrame()
 	switch {
 	case err == io.EOF:

@@ -136,8 +136,7 @@ func (r receiver) receive(ctx context.Context, c *framing.Conn) (h header, err e
 // readMsg reads the next message, dropping a peer that stays silent for
 // idleTimeout.
 func readMsg(ctx context.Context, c *framing.Conn) ([]byte, error) {
-	c.SetReadDeadline(time.Now().Add(idleTimeout))
-	if err := ctx.Err(); err != nil { // a shutdown that fired before the line above
+	if err := extend(ctx, c); err != nil {
 		return nil, err
 	}
 	msg, err := c.ReadFrame()

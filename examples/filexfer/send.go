@@ -58,7 +58,7 @@ func sendStream(ctx context.Context, addr string, h header, r io.Reader, progres
 	if err := c.WriteFrame(h.encode()); err != nil {
 		return err
 	}
-	if err := readReply(c); err != nil {
+	if err := readReply(ctx, c); err != nil {
 		return err
 	}
 	buf := make([]byte, 1+chunkSize)
@@ -69,7 +69,9 @@ func sendStream(ctx context.Context, addr string, h header, r io.Reader, progres
 		if err != nil {
 			return fmt.Errorf("reading %s at byte %d: %w", h.name, sent, err)
 		}
-		c.SetWriteDeadline(time.Now().Add(idleTimeout))
+		if err := extend(ctx, c); err != nil {
+			return err
+		}
 		if err := c.WriteFrame(buf[:1+n]); err != nil {
 			return refusalOr(c, err)
 		}
@@ -81,7 +83,7 @@ func sendStream(ctx context.Context, addr string, h header, r io.Reader, progres
 	if err := c.WriteFrame([]byte{msgEnd}); err != nil {
 		return refusalOr(c, err)
 	}
-	return readReply(c)
+	return readReply(ctx, c)
 }
 
 // refusalOr returns the receiver's refusal if it sent one before the write
