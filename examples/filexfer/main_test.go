@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -412,5 +413,42 @@ func TestBar(t *testing.T) {
 	}
 	if terminalProgress(&strings.Builder{}) != nil {
 		t.Error("a progress bar for a writer that is not a terminal")
+	}
+}
+
+// cancelAfter cancels a context once n bytes were read through it, as a
+// Ctrl-C in the middle of a send would.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.cancel()
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	return n, err
+}
+
+// A sender interrupted half-way stops at once, and the receiver keeps
+// nothing of the file.
+func TestSendCancelled(t *testing.T) {
+	r := startReceiver(t, 1<<30)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const size = 8 << 20
+	h := header{name: "interrupted", size: size, sum: sumOf(t, newPattern(size))}
+	src := &cancelAfter{r: newPattern(size), n: 1 << 20, cancel: cancel}
+	if err := sendStream(ctx, r.addr, h, src, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("sendStream = %v, want context.Canceled", err)
+	}
+	if log := r.nextLog(t); !strings.Contains(log, "unexpected EOF") {
+		t.Errorf("receiver logged %q, want the transfer cut short", log)
+	}
+	if fs := files(t, r.dir); len(fs) != 0 {
+		t.Errorf("left behind: %q", fs)
 	}
 }
