@@ -382,6 +382,12 @@ func TestListenEcho(t *testing.T) {
 			if code := l.stop(); code != 0 {
 				t.Errorf("listen after SIGTERM: exit %d", code)
 			}
+			// On exit, listen prints its counters.
+			_, errOut := l.output()
+			want := fmt.Sprintf("framecat: stats: frames_read=%d ", len(frames))
+			if !strings.Contains(errOut, want) {
+				t.Errorf("listen's stderr %q does not hold %q", errOut, want)
+			}
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/framekit/framekit/framing"
 )
 
 // listenUntilSignal listens on addr, prints "listening on IP:PORT" on
@@ -52,7 +54,10 @@ func listenCmd(e *env, cl *cmdline) error {
 		return err
 	}
 	p := newPrinter(e.stdout, s.format, true)
-	return listenUntilSignal(e, cl.pos[0], func(c net.Conn) {
+	// Counters over every connection, printed on stderr when listen stops.
+	stats := new(framing.Stats)
+	s.opts.Stats = stats
+	err = listenUntilSignal(e, cl.pos[0], func(c net.Conn) {
 		defer c.Close()
 		peer := c.RemoteAddr().String()
 		fr := newFrameReader(c, s.codec, s.opts)
@@ -77,6 +82,10 @@ func listenCmd(e *env, cl *cmdline) error {
 			}
 		}
 	})
+	if err == nil {
+		fmt.Fprintf(e.stderr, "framecat: stats: %v\n", stats.Snapshot())
+	}
+	return err
 }
 
 // dialCmd sends the frames on stdin and prints the frames received.
