@@ -112,13 +112,11 @@ func (c *Conn) receive() error {
 	}
 	c.frames, c.next = c.frames[:0], 0
 	c.frames, err = split(c.frames, c.in[:n], n == len(c.in))
-	var te *TruncatedError
-	var ce *CorruptError
-	switch {
-	case errors.As(err, &te):
-		te.Addr = addr
-	case errors.As(err, &ce):
-		ce.Addr = addr
+	switch e := err.(type) { // split's own errors, never wrapped
+	case *TruncatedError:
+		e.Addr = addr
+	case *CorruptError:
+		e.Addr = addr
 	}
 	c.from = addr
 	return err

@@ -458,3 +458,42 @@ func TestConnectedSocket(t *testing.T) {
 		t.Fatalf("ReadFrame = %q from %v, %v; want \"hi\" from %v", p, from, err, cpc.LocalAddr())
 	}
 }
+
+// fixedConn receives the same datagram for ever and discards what is sent.
+type fixedConn struct {
+	memConn
+	d []byte
+}
+
+func (f *fixedConn) ReadFrom(b []byte) (int, net.Addr, error)  { return copy(b, f.d), memAddr, nil }
+func (f *fixedConn) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
+func (f *fixedConn) Close() error                              { return nil }
+
+// Steady state costs no allocation per frame, on either side.
+func TestAllocs(t *testing.T) {
+	fc := &fixedConn{d: []byte{0xFD, 1, 0, 10, 2, 'h', 'i', 2, 'y', 'o'}}
+	c := newConn(t, fc, nil)
+	ps := [][]byte{[]byte("one"), []byte("two"), make([]byte, 1000)}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := c.WriteFramesTo(ps, memAddr); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteFrameTo(ps[0], memAddr); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("writes: %v allocations, want 0", n)
+	}
+	var frames [][]byte
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := c.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if frames, _, err = c.ReadFrames(frames[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("reads: %v allocations, want 0", n)
+	}
+}

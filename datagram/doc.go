@@ -61,5 +61,8 @@
 //
 // Any number of goroutines may write at once; one goroutine at a time may
 // read. A frame returned by ReadFrame or ReadFrames is a view into the
-// receive buffer, valid until the next read call.
+// receive buffer, valid until the next read call. Once the send and receive
+// buffers exist, reading and writing allocate nothing per frame (the
+// PacketConn may: *net.UDPConn allocates the sender's address of each
+// datagram it reads).
 package datagram
