@@ -30,7 +30,7 @@
 //
 // The fields:
 //
-//   - magic 0xFD, a byte that never starts UTF-8 text, so stray text
+//   - magic 0xFD, a byte that never occurs in UTF-8 text, so stray text
 //     datagrams are told apart at once;
 //   - version 1;
 //   - size, 2 bytes big-endian: the whole datagram's length, header
