@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/lengthprefix"
@@ -134,5 +135,55 @@ func BenchmarkWriteFrame(b *testing.B) {
 func BenchmarkBufferFrame(b *testing.B) {
 	for _, n := range benchSizes[:3] {
 		b.Run(sizeName(n), func(b *testing.B) { benchWrite(b, n, (*framing.Writer).BufferFrame) })
+	}
+}
+
+// loopConn is a net.Conn that reads a loopReader; deadlines are recorded
+// and never fire.
+type loopConn struct {
+	loopReader
+	net.Conn // nil: only what the Reader uses is implemented
+	dl       time.Time
+}
+
+func (c *loopConn) Read(p []byte) (int, error)         { return c.loopReader.Read(p) }
+func (c *loopConn) SetReadDeadline(t time.Time) error { c.dl = t; return nil }
+
+// BenchmarkReadFrameOptions prices the opt-in features of issue 9 against
+// a plain Conn (opts=off) on the same in-memory stream: counters, the
+// slow-peer guard (armed once per frame that spans reads), a memory budget,
+// and all of them. Compare with benchstat -col /opts.
+func BenchmarkReadFrameOptions(b *testing.B) {
+	variants := []struct {
+		name string
+		opts func() *framing.Options
+	}{
+		{"off", func() *framing.Options { return nil }},
+		{"stats", func() *framing.Options { return &framing.Options{Stats: new(framing.Stats)} }},
+		{"guard", func() *framing.Options { return &framing.Options{FrameTimeout: time.Hour, MinRate: 1} }},
+		{"budget", func() *framing.Options { return &framing.Options{Budget: framing.NewBudget(1 << 30)} }},
+		{"all", func() *framing.Options {
+			return &framing.Options{Stats: new(framing.Stats), FrameTimeout: time.Hour, MinRate: 1, Budget: framing.NewBudget(1 << 30)}
+		}},
+	}
+	for _, n := range []int{16, 4 << 10} {
+		for _, chunk := range []int{0, 7} {
+			for _, v := range variants {
+				name := fmt.Sprintf("size=%s/read=%s/opts=%s", sizeName(n), map[int]string{0: "whole", 7: "7B"}[chunk], v.name)
+				b.Run(name, func(b *testing.B) {
+					stream, _ := encodedStream(b, n)
+					r := framing.NewConn(&loopConn{loopReader: loopReader{data: stream, max: chunk}}, lengthprefix.U32BE, v.opts())
+					b.SetBytes(int64(n))
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						f, err := r.ReadFrame()
+						if err != nil || len(f) != n {
+							b.Fatalf("frame of %d bytes, %v", len(f), err)
+						}
+					}
+				})
+			}
+		}
 	}
 }

@@ -70,7 +70,8 @@ type Budget struct {
 
 	mu      sync.Mutex
 	used    int64
-	changed chan struct{} // closed and replaced when memory is given back
+	waiters int           // Readers waiting in take
+	changed chan struct{} // closed and replaced when memory is given back to waiters
 }
 
 // NewBudget returns a budget of size bytes.
@@ -98,15 +99,17 @@ func (b *Budget) take(n int64, wait bool, deadline time.Time) error {
 			b.mu.Unlock()
 			return err
 		}
+		d := time.Until(deadline)
+		if !deadline.IsZero() && d <= 0 {
+			b.mu.Unlock()
+			return &net.OpError{Op: "read", Net: "budget", Err: os.ErrDeadlineExceeded}
+		}
 		ch := b.changed
+		b.waiters++
 		b.mu.Unlock()
 		if deadline.IsZero() {
 			<-ch
 		} else {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return &net.OpError{Op: "read", Net: "budget", Err: os.ErrDeadlineExceeded}
-			}
 			t := time.NewTimer(d)
 			select {
 			case <-ch:
@@ -115,6 +118,7 @@ func (b *Budget) take(n int64, wait bool, deadline time.Time) error {
 			t.Stop()
 		}
 		b.mu.Lock()
+		b.waiters--
 	}
 	b.used += n
 	b.mu.Unlock()
@@ -127,8 +131,10 @@ func (b *Budget) give(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
-	close(b.changed)
-	b.changed = make(chan struct{})
+	if b.waiters > 0 {
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
 	b.mu.Unlock()
 }
 
@@ -178,9 +184,13 @@ func (s StatsSnapshot) String() string {
 func (s *Stats) frameRead(n int) {
 	s.FramesRead.Add(1)
 	s.BytesRead.Add(int64(n))
+	s.largest(int64(n))
+}
+
+func (s *Stats) largest(n int64) {
 	for {
 		l := s.Largest.Load()
-		if int64(n) <= l || s.Largest.CompareAndSwap(l, int64(n)) {
+		if n <= l || s.Largest.CompareAndSwap(l, n) {
 			return
 		}
 	}
@@ -192,6 +202,7 @@ func (s *Stats) frameRead(n int) {
 type readerExt struct {
 	stats    *Stats
 	onReject func(error)
+	largest  int64 // the largest frame this Reader counted
 
 	// Slow-peer guard.
 	frameTimeout time.Duration
@@ -200,8 +211,9 @@ type readerExt struct {
 	frameBytes   int64     // bytes of the current frame received so far
 	conn         deadliner // where the guard sets read deadlines (Conn only)
 	callerDL     *atomic.Int64
-	overrode     bool // the conn's read deadline is the guard's, not the caller's
-	guardAt      time.Time
+	overrode     bool      // the conn's read deadline may be the guard's, not the caller's
+	armedFor     int64     // the caller's deadline (callerDL) when the guard last armed
+	guardAt      time.Time // when the current frame must be complete
 
 	// Memory budget.
 	budget     *Budget
@@ -257,42 +269,57 @@ func (x *readerExt) guardDeadline() (time.Time, bool) {
 
 // beforeRead runs the slow-peer guard before the Reader reads from its
 // source: midFrame says whether part of a frame is buffered (or being
-// skipped). It fails a frame whose time is up, and points the conn's read
-// deadline at the earlier of the caller's and the guard's.
+// skipped). On a Conn the guard's deadline is armed on the connection once
+// per frame that spans reads (the earlier of it and the caller's), and the
+// clock is read again only when a deadline fires; on another source the
+// clock is checked before each read inside a frame.
 func (x *readerExt) beforeRead(midFrame bool) error {
 	if !x.guarded() {
 		return nil
 	}
-	now := time.Now()
 	if !midFrame {
+		// Between frames the guard does not apply. A guard deadline left
+		// armed on the conn is not taken off here (that would cost a call
+		// per frame): if it fires while the conn is idle, afterRead puts
+		// the caller's deadline back and reads again.
 		x.frameStart, x.frameBytes = time.Time{}, 0
-		if x.overrode {
-			x.overrode = false
-			return x.conn.SetReadDeadline(x.callerDeadline())
-		}
 		return nil
 	}
 	if x.frameStart.IsZero() {
+		now := time.Now()
 		x.frameStart = now
+		x.guardAt, _ = x.guardDeadline()
+		return x.arm()
 	}
-	at, rate := x.guardDeadline()
-	x.guardAt = at
-	if !now.Before(at) {
-		return x.slow(now, rate)
+	if x.conn == nil {
+		if now := time.Now(); !now.Before(x.guardAt) {
+			at, rate := x.guardDeadline() // the rate deadline moves with the bytes
+			if !now.Before(at) {
+				return x.slow(now, rate)
+			}
+			x.guardAt = at
+		}
+		return nil
 	}
-	if x.conn != nil {
-		dl := x.callerDeadline()
-		if dl.IsZero() || at.Before(dl) {
-			dl = at
-			x.overrode = true
-		} else {
-			x.overrode = false
-		}
-		if err := x.conn.SetReadDeadline(dl); err != nil {
-			return err
-		}
+	if x.callerDL.Load() != x.armedFor {
+		return x.arm() // the caller set a deadline of its own meanwhile
 	}
 	return nil
+}
+
+// arm sets the conn's read deadline to the earlier of the guard's and the
+// caller's.
+func (x *readerExt) arm() error {
+	if x.conn == nil {
+		return nil
+	}
+	x.armedFor = x.callerDL.Load()
+	dl := x.guardAt
+	if caller := fromUnixNano(x.armedFor); !caller.IsZero() && caller.Before(dl) {
+		dl = caller
+	}
+	x.overrode = true
+	return x.conn.SetReadDeadline(dl)
 }
 
 func (x *readerExt) slow(now time.Time, rate bool) error {
@@ -304,24 +331,37 @@ func (x *readerExt) slow(now time.Time, rate bool) error {
 
 // afterRead tells a timeout of the guard's from the caller's: it returns
 // the error to report (a *SlowPeerError, the caller's timeout), or nil when
-// the timeout was neither (a deadline that moved) and reading goes on.
+// the timeout was neither (a guard deadline that moved, or one left armed
+// past its frame) and reading goes on.
 func (x *readerExt) afterRead(n int, err error, midFrame bool) error {
 	if !x.guarded() {
 		return err
 	}
 	x.frameBytes += int64(n)
-	if err == nil || !midFrame || Classify(err) != Temporary {
+	if err == nil || x.conn == nil || Classify(err) != Temporary {
 		return err
 	}
 	now := time.Now()
-	if dl := x.callerDeadline(); !dl.IsZero() && !now.Before(dl) {
+	caller := x.callerDeadline()
+	if !caller.IsZero() && !now.Before(caller) {
 		return err // the caller's own deadline: Temporary, resumable
 	}
-	if at, rate := x.guardDeadline(); !now.Before(at) {
-		return x.slow(now, rate)
+	if midFrame {
+		at, rate := x.guardDeadline()
+		if !now.Before(at) {
+			return x.slow(now, rate)
+		}
+		x.guardAt = at // the rate deadline moved with the bytes: re-arm
+		if aerr := x.arm(); aerr != nil {
+			return aerr
+		}
+		return nil
 	}
-	if x.conn == nil {
-		return err // not our deadline to judge
+	// A guard deadline outlived its frame: the caller's is due back.
+	x.overrode = false
+	x.armedFor = x.callerDL.Load()
+	if serr := x.conn.SetReadDeadline(fromUnixNano(x.armedFor)); serr != nil {
+		return serr
 	}
 	return nil
 }
@@ -352,7 +392,7 @@ func (x *readerExt) take(n int64) error {
 		return nil
 	}
 	dl := x.callerDeadline()
-	if !x.guardAt.IsZero() && (dl.IsZero() || x.guardAt.Before(dl)) {
+	if !x.frameStart.IsZero() && (dl.IsZero() || x.guardAt.Before(dl)) {
 		dl = x.guardAt
 	}
 	if err := x.budget.take(n, x.budgetWait, dl); err != nil {
@@ -371,8 +411,15 @@ func (x *readerExt) give(n int64) {
 
 // frameDone counts a frame returned by ReadFrame.
 func (x *readerExt) frameDone(n int) {
-	if x.stats != nil {
-		x.stats.frameRead(n)
+	if s := x.stats; s != nil {
+		s.FramesRead.Add(1)
+		s.BytesRead.Add(int64(n))
+		if int64(n) > x.largest {
+			// Only a frame larger than this Reader's largest can raise
+			// the shared maximum.
+			x.largest = int64(n)
+			s.largest(int64(n))
+		}
 		if x.timedOut {
 			x.stats.Resumed.Add(1)
 		}
