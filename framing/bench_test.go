@@ -146,7 +146,7 @@ type loopConn struct {
 	dl       time.Time
 }
 
-func (c *loopConn) Read(p []byte) (int, error)         { return c.loopReader.Read(p) }
+func (c *loopConn) Read(p []byte) (int, error)        { return c.loopReader.Read(p) }
 func (c *loopConn) SetReadDeadline(t time.Time) error { c.dl = t; return nil }
 
 // BenchmarkReadFrameOptions prices the opt-in features of issue 9 against

@@ -159,7 +159,7 @@ func TestMixedHostileLoad(t *testing.T) {
 		}
 		defer nc.Close()
 		nc.Write(append(hdr(200<<10), make([]byte, 40<<10)...)) // holds a buffer
-		for k := 0; k < 30; k++ { // 3 s at most, the guard fires at 0.5 s
+		for k := 0; k < 30; k++ {                               // 3 s at most, the guard fires at 0.5 s
 			if _, err := nc.Write([]byte{byte(k)}); err != nil {
 				return
 			}
