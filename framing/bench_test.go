@@ -63,7 +63,11 @@ func encodedStream(b *testing.B, n int) ([]byte, int) {
 
 func benchRead(b *testing.B, n, chunk int) {
 	stream, _ := encodedStream(b, n)
-	r := framing.NewReader(&loopReader{data: stream, max: chunk}, lengthprefix.U32BE, nil)
+	benchFrames(b, n, framing.NewReader(&loopReader{data: stream, max: chunk}, lengthprefix.U32BE, nil))
+}
+
+// benchFrames reads b.N frames of n bytes from r.
+func benchFrames(b *testing.B, n int, r interface{ ReadFrame() ([]byte, error) }) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -172,18 +176,57 @@ func BenchmarkReadFrameOptions(b *testing.B) {
 				name := fmt.Sprintf("size=%s/read=%s/opts=%s", sizeName(n), map[int]string{0: "whole", 7: "7B"}[chunk], v.name)
 				b.Run(name, func(b *testing.B) {
 					stream, _ := encodedStream(b, n)
-					r := framing.NewConn(&loopConn{loopReader: loopReader{data: stream, max: chunk}}, lengthprefix.U32BE, v.opts())
-					b.SetBytes(int64(n))
-					b.ReportAllocs()
-					b.ResetTimer()
-					for i := 0; i < b.N; i++ {
-						f, err := r.ReadFrame()
-						if err != nil || len(f) != n {
-							b.Fatalf("frame of %d bytes, %v", len(f), err)
-						}
-					}
+					benchFrames(b, n, framing.NewConn(&loopConn{loopReader: loopReader{data: stream, max: chunk}}, lengthprefix.U32BE, v.opts()))
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkReadFrameOptionsTCP is BenchmarkReadFrameOptions over loopback
+// TCP, where the features are meant to run: a goroutine streams encoded
+// frames as fast as the socket takes them, and the Conn reads them.
+func BenchmarkReadFrameOptionsTCP(b *testing.B) {
+	variants := []struct {
+		name string
+		opts func() *framing.Options
+	}{
+		{"off", func() *framing.Options { return nil }},
+		{"stats", func() *framing.Options { return &framing.Options{Stats: new(framing.Stats)} }},
+		{"guard", func() *framing.Options { return &framing.Options{FrameTimeout: time.Hour, MinRate: 1} }},
+		{"budget", func() *framing.Options { return &framing.Options{Budget: framing.NewBudget(1 << 30)} }},
+		{"all", func() *framing.Options {
+			return &framing.Options{Stats: new(framing.Stats), FrameTimeout: time.Hour, MinRate: 1, Budget: framing.NewBudget(1 << 30)}
+		}},
+	}
+	for _, n := range []int{64, 4 << 10} {
+		for _, v := range variants {
+			b.Run(fmt.Sprintf("size=%s/opts=%s", sizeName(n), v.name), func(b *testing.B) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer ln.Close()
+				stream, _ := encodedStream(b, n)
+				go func() {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					defer c.Close()
+					for {
+						if _, err := c.Write(stream); err != nil {
+							return
+						}
+					}
+				}()
+				nc, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer nc.Close()
+				benchFrames(b, n, framing.NewConn(nc, lengthprefix.U32BE, v.opts()))
+			})
 		}
 	}
 }
