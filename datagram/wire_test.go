@@ -192,3 +192,30 @@ func TestSplitFramesDoNotAlias(t *testing.T) {
 		t.Fatalf("appending to frame 0 changed frame 1 to %q", frames[1])
 	}
 }
+
+// FuzzSplit: any received bytes, whole or cut short by the receive buffer,
+// split without a panic into frames or one typed, rejected error; and a
+// datagram that splits is the one encoding of its frames.
+func FuzzSplit(f *testing.F) {
+	f.Add(encode([]byte("hello"), nil, []byte("world")), false)
+	f.Add(encode(bytes.Repeat([]byte{0xfd}, 300)), true)
+	f.Add([]byte{0xfd, 1, 0, 9, 0x80, 0x00}, false)
+	f.Add([]byte{0xfd, 1, 0xff, 0xff, 3, 'a'}, true)
+	f.Fuzz(func(t *testing.T, d []byte, full bool) {
+		frames, err := split(nil, d, full)
+		if err != nil {
+			if len(frames) != 0 {
+				t.Fatalf("error %v with %d frames appended", err, len(frames))
+			}
+			var te *TruncatedError
+			var ce *CorruptError
+			if !errors.As(err, &te) && !errors.As(err, &ce) || framing.Classify(err) != framing.Rejected {
+				t.Fatalf("error %v (%T) is neither a rejected TruncatedError nor CorruptError", err, err)
+			}
+			return
+		}
+		if again := encode(frames...); !bytes.Equal(again, d) {
+			t.Fatalf("accepted %x, which re-encodes as %x", d, again)
+		}
+	})
+}
