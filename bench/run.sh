@@ -105,6 +105,11 @@ section=results/section.md
 	echo "benchstat -table .name -col /impl raw.txt > benchstat.txt"
 	echo '```'
 	echo
+	if [ "$BENCHTIME" != 1s ]; then
+		echo "Each sample runs for -benchtime $BENCHTIME, not go test's default 1s, so that ten samples of"
+		echo "every benchmark fit in about 20 minutes; the number of samples is not reduced."
+		echo
+	fi
 	echo "Raw output: [results/raw.txt](results/raw.txt); benchstat: [results/benchstat.txt](results/benchstat.txt)."
 	echo
 	results/benchreport "$raw"

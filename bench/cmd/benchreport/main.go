@@ -38,6 +38,7 @@ type data struct {
 	rows     map[string][]string
 	impls    map[string][]string
 	failures map[key]string
+	failRuns map[key]int // how many runs of each failed
 }
 
 func main() {
@@ -78,7 +79,9 @@ func split(name string) key {
 	return k
 }
 
-var failLine = regexp.MustCompile(`^\s*--- FAIL: (Benchmark\S+)`)
+// A FAIL line may follow a benchmark's name on the same line, when the
+// benchmark failed after it started to print its result.
+var failLine = regexp.MustCompile(`--- FAIL: (Benchmark\S+)`)
 var failMsg = regexp.MustCompile(`^\s+\S+\.go:\d+: (FAIL .*)$`)
 
 func load(path string) (*data, error) {
@@ -87,6 +90,7 @@ func load(path string) (*data, error) {
 		rows:     map[string][]string{},
 		impls:    map[string][]string{},
 		failures: map[key]string{},
+		failRuns: map[key]int{},
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -130,6 +134,9 @@ func load(path string) (*data, error) {
 	for sc.Scan() {
 		if m := failLine.FindStringSubmatch(sc.Text()); m != nil {
 			last = split(m[1])
+			if last.impl != "" {
+				d.failRuns[last]++
+			}
 			continue
 		}
 		if m := failMsg.FindStringSubmatch(sc.Text()); m != nil && last.impl != "" {
@@ -164,6 +171,9 @@ func contains(s []string, v string) bool {
 }
 
 func (d *data) summary(k key, unit string) (benchmath.Summary, bool) {
+	if d.failed(k) {
+		return benchmath.Summary{}, false // a wrong answer is not timed
+	}
 	v := d.samples[k][unit]
 	if len(v) == 0 {
 		return benchmath.Summary{}, false
@@ -195,7 +205,7 @@ func (d *data) writeTables(w io.Writer) {
 					s, ok := d.summary(k, timeUnit)
 					switch {
 					case !ok && d.failed(k):
-						fmt.Fprintf(w, " FAIL |")
+						fmt.Fprintf(w, " FAIL (%s) |", d.failCount(k))
 					case !ok:
 						fmt.Fprintf(w, " |")
 					default:
@@ -225,7 +235,7 @@ func (d *data) writeTables(w io.Writer) {
 					}
 				}
 				if len(parts) == 0 && d.failed(k) {
-					parts = []string{"FAIL"}
+					parts = []string{"FAIL (" + d.failCount(k) + ")"}
 				}
 				fmt.Fprintf(w, " %s |", strings.Join(parts, " · "))
 			}
@@ -283,6 +293,16 @@ func num(v float64) string {
 
 func (d *data) failed(k key) bool { _, ok := d.failures[k]; return ok }
 
+// failCount says in how many of the runs k failed.
+func (d *data) failCount(k key) string {
+	runs := d.failRuns[k]
+	for _, v := range d.samples[k] {
+		runs += len(v)
+		break
+	}
+	return fmt.Sprintf("%d of %d runs", d.failRuns[k], runs)
+}
+
 func (d *data) writeFailures(w io.Writer) {
 	if len(d.failures) == 0 {
 		return
@@ -294,7 +314,7 @@ func (d *data) writeFailures(w io.Writer) {
 	}
 	sort.Slice(ks, func(i, j int) bool { return fmt.Sprint(ks[i]) < fmt.Sprint(ks[j]) })
 	for _, k := range ks {
-		fmt.Fprintf(w, "- %s/size=%s/impl=%s: %s\n", k.family, k.row, k.impl, d.failures[k])
+		fmt.Fprintf(w, "- %s/size=%s/impl=%s, %s: %s\n", k.family, k.row, k.impl, d.failCount(k), d.failures[k])
 	}
 	fmt.Fprintln(w)
 }
