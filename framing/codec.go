@@ -60,12 +60,6 @@ type DecodeState struct {
 	// Limit is the largest frame, in bytes returned to the caller, that the
 	// Reader accepts. Set by the Reader; decoders only read it.
 	Limit int
-	// Skip is the oversized-frame policy: when set, a decoder that finds a
-	// frame over Limit arranges for it to be skipped (with Discard or
-	// Skipping) and returns a *FrameTooLargeError with Skipped set; when not
-	// set, the error is fatal. Set by the Reader; decoders only read it.
-	Skip bool
-
 	// Scanned is how many bytes at the front of the buffer the decoder has
 	// already examined without finding the end of the frame, so that it
 	// never rescans them. The Reader keeps it across calls and resets it to
@@ -86,6 +80,13 @@ type DecodeState struct {
 	// each new chunk and should consume bytes up to and including the end
 	// of the rejected frame, then clear it. The Reader only carries it.
 	Skipping bool
+	// Skip is the oversized-frame policy: when set, a decoder that finds a
+	// frame over Limit arranges for it to be skipped (with Discard or
+	// Skipping) and returns a *FrameTooLargeError with Skipped set; when not
+	// set, the error is fatal. Set by the Reader; decoders only read it.
+	// (It sits next to Skipping so that the two share a word: every idle
+	// connection carries a DecodeState.)
+	Skip bool
 }
 
 // An Encoder appends the framed form of a payload to a buffer. Encoders do

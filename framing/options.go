@@ -86,7 +86,7 @@ func (o *Options) initialBufferSize() int {
 	if o == nil || o.InitialBufferSize <= 0 {
 		return DefaultInitialBufferSize
 	}
-	return o.InitialBufferSize
+	return min(o.InitialBufferSize, 1<<30)
 }
 
 func (o *Options) skip() bool { return o != nil && o.Oversize == Skip }

@@ -48,10 +48,10 @@ type Writer struct {
 	open    *batch // frames queued and not yet taken by a writing goroutine
 	openGen uint64 // generation of the open batch; batches are numbered from 1
 	doneGen uint64 // every batch up to this generation has been written
-	writing bool   // a goroutine is writing a batch
-	callers int    // goroutines waiting for their frames to be written
 	err     error  // sticky *WriterBrokenError
 	stats   *Stats // optional counters
+	callers int32  // goroutines waiting for their frames to be written
+	writing bool   // a goroutine is writing a batch
 }
 
 // A batch is a run of encoded frames: bytes copied into buf, plus large
