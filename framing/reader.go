@@ -32,8 +32,8 @@ type Reader struct {
 	lastFrame  int     // size of the last frame consumed, for shrinking
 	srcErr     error   // an error the source returned with data, reported once the data is used
 	st         DecodeState
-	consumed   int64 // stream offset of buf[start]
-	err        error // sticky fatal error
+	consumed   int64      // stream offset of buf[start]
+	err        error      // sticky fatal error
 	x          *readerExt // optional features (Options); nil when none is on
 	// Small fields together, so that they share a word: every idle
 	// connection carries a Reader.
