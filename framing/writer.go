@@ -130,17 +130,20 @@ func (w *Writer) WriteFrames(ps [][]byte) error {
 // BufferFrame encodes p into the Writer's buffer without writing it; p may
 // be reused as soon as it returns. Buffered frames go out with the next
 // Flush or WriteFrame, or when the buffer reaches 64 KiB (then BufferFrame
-// writes, and blocks like WriteFrame).
+// writes, and blocks like WriteFrame). A payload of 64 KiB or more is not
+// copied: it goes out at once, after the frames buffered before it, in one
+// vectored write.
 func (w *Writer) BufferFrame(p []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.queue(p, true); err != nil {
+	large := len(p) >= flushAt
+	if err := w.queue(p, !large); err != nil {
 		return err
 	}
-	if len(w.open.buf) >= flushAt {
+	if large || len(w.open.buf) >= flushAt {
 		return w.commit(w.openGen)
 	}
 	return nil

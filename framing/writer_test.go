@@ -181,3 +181,25 @@ func TestWritePathZeroAllocs(t *testing.T) {
 	check("batch", func() { _ = w.WriteFrames(batch) })
 	check("buffered", func() { _ = w.BufferFrame(small); _ = w.Flush() })
 }
+
+// TestBufferFrameLargeGoesOutAtOnce: a payload of 64 KiB or more given to
+// BufferFrame is not copied into the buffer but written at once, after the
+// frames buffered before it.
+func TestBufferFrameLargeGoesOutAtOnce(t *testing.T) {
+	var dst bytes.Buffer
+	w := NewWriter(&dst, u32{})
+	if err := w.BufferFrame([]byte("small")); err != nil || dst.Len() != 0 {
+		t.Fatalf("small frame: %v, %d bytes written before Flush", err, dst.Len())
+	}
+	large := bytes.Repeat([]byte{7}, 100<<10)
+	if err := w.BufferFrame(large); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{0, 0, 0, 5}, "small"...), append([]byte{0, 1, 0x90, 0}, large...)...)
+	if !bytes.Equal(dst.Bytes(), want) || w.Buffered() != 0 {
+		t.Fatalf("after a large BufferFrame: %d bytes written, %d buffered; want both frames written", dst.Len(), w.Buffered())
+	}
+	if n := testing.AllocsPerRun(20, func() { w.BufferFrame(large); dst.Reset() }); n != 0 {
+		t.Fatalf("%v allocations per large BufferFrame", n)
+	}
+}
