@@ -73,8 +73,8 @@ func (c *Conn) Close() error {
 // Conn returns the underlying connection, as goframe's does. Bytes already
 // read from it but not yet returned as frames stay in the framing Reader and
 // are not seen by reads on the returned conn: to switch protocols after
-// framed messages, those bytes must be handed off by the framing Reader,
-// not looked for by reading the returned conn. Deadlines are best set through Framed, whose
+// framed messages, use Framed().Detach(), which returns the connection
+// together with those bytes. Deadlines are best set through Framed, whose
 // reads resume after a deadline without losing bytes.
 func (c *Conn) Conn() net.Conn {
 	return c.fc.NetConn()
