@@ -142,6 +142,20 @@ func BenchmarkBufferFrame(b *testing.B) {
 	}
 }
 
+// optionVariants are the opt-in features priced by the options benchmarks.
+var optionVariants = []struct {
+	name string
+	opts func() *framing.Options
+}{
+	{"off", func() *framing.Options { return nil }},
+	{"stats", func() *framing.Options { return &framing.Options{Stats: new(framing.Stats)} }},
+	{"guard", func() *framing.Options { return &framing.Options{FrameTimeout: time.Hour, MinRate: 1} }},
+	{"budget", func() *framing.Options { return &framing.Options{Budget: framing.NewBudget(1 << 30)} }},
+	{"all", func() *framing.Options {
+		return &framing.Options{Stats: new(framing.Stats), FrameTimeout: time.Hour, MinRate: 1, Budget: framing.NewBudget(1 << 30)}
+	}},
+}
+
 // loopConn is a net.Conn that reads a loopReader; deadlines are recorded
 // and never fire.
 type loopConn struct {
@@ -158,18 +172,7 @@ func (c *loopConn) SetReadDeadline(t time.Time) error { c.dl = t; return nil }
 // slow-peer guard (armed once per frame that spans reads), a memory budget,
 // and all of them. Compare with benchstat -col /opts.
 func BenchmarkReadFrameOptions(b *testing.B) {
-	variants := []struct {
-		name string
-		opts func() *framing.Options
-	}{
-		{"off", func() *framing.Options { return nil }},
-		{"stats", func() *framing.Options { return &framing.Options{Stats: new(framing.Stats)} }},
-		{"guard", func() *framing.Options { return &framing.Options{FrameTimeout: time.Hour, MinRate: 1} }},
-		{"budget", func() *framing.Options { return &framing.Options{Budget: framing.NewBudget(1 << 30)} }},
-		{"all", func() *framing.Options {
-			return &framing.Options{Stats: new(framing.Stats), FrameTimeout: time.Hour, MinRate: 1, Budget: framing.NewBudget(1 << 30)}
-		}},
-	}
+	variants := optionVariants
 	for _, n := range []int{16, 4 << 10} {
 		for _, chunk := range []int{0, 7} {
 			for _, v := range variants {
@@ -187,18 +190,7 @@ func BenchmarkReadFrameOptions(b *testing.B) {
 // TCP, where the features are meant to run: a goroutine streams encoded
 // frames as fast as the socket takes them, and the Conn reads them.
 func BenchmarkReadFrameOptionsTCP(b *testing.B) {
-	variants := []struct {
-		name string
-		opts func() *framing.Options
-	}{
-		{"off", func() *framing.Options { return nil }},
-		{"stats", func() *framing.Options { return &framing.Options{Stats: new(framing.Stats)} }},
-		{"guard", func() *framing.Options { return &framing.Options{FrameTimeout: time.Hour, MinRate: 1} }},
-		{"budget", func() *framing.Options { return &framing.Options{Budget: framing.NewBudget(1 << 30)} }},
-		{"all", func() *framing.Options {
-			return &framing.Options{Stats: new(framing.Stats), FrameTimeout: time.Hour, MinRate: 1, Budget: framing.NewBudget(1 << 30)}
-		}},
-	}
+	variants := optionVariants
 	for _, n := range []int{64, 4 << 10} {
 		for _, v := range variants {
 			b.Run(fmt.Sprintf("size=%s/opts=%s", sizeName(n), v.name), func(b *testing.B) {
