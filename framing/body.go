@@ -120,11 +120,7 @@ func (r *Reader) ReadBody() (int64, *Body, error) {
 	}
 	emptyReads := 0
 	for {
-		if r.st.Discard > 0 {
-			n := int(min(int64(r.end-r.start), r.st.Discard))
-			r.consume(n)
-			r.st.Discard -= int64(n)
-		}
+		r.dropDiscarded()
 		buffered := r.end - r.start
 		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
 			skip, size, need, err := hd.DecodeHeader(r.buf[r.start:r.end], r.eof)
@@ -147,35 +143,13 @@ func (r *Reader) ReadBody() (int64, *Body, error) {
 				r.consume(skip)
 				b := &Body{r: r, left: size}
 				x.body = b
-				if x.stats != nil {
-					x.stats.frameRead(int(min(size, int64(maxInt))))
-				}
+				x.frameDone(int(min(size, int64(maxInt))))
 				return size, b, nil
 			}
 			r.need = max(need, buffered+1)
 		}
-		if r.eof {
-			return 0, nil, r.endOfStream()
-		}
-		if err := r.srcErr; err != nil {
-			r.srcErr = nil
-			if Classify(err) == Temporary {
-				return 0, nil, err
-			}
-			return 0, nil, r.fail(err)
-		}
-		n, err := r.fill()
-		if n == 0 && err == nil {
-			if emptyReads++; emptyReads >= maxEmptyReads {
-				return 0, nil, r.fail(io.ErrNoProgress)
-			}
-		}
-		if err == io.EOF {
-			r.eof = true
-			continue
-		}
-		if err != nil {
-			r.srcErr = err
+		if err := r.readMore(&emptyReads); err != nil {
+			return 0, nil, err
 		}
 	}
 }

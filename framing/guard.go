@@ -181,12 +181,6 @@ func (s StatsSnapshot) String() string {
 		s.Resumed, s.SlowPeers, s.OverBudget, s.Largest)
 }
 
-func (s *Stats) frameRead(n int) {
-	s.FramesRead.Add(1)
-	s.BytesRead.Add(int64(n))
-	s.largest(int64(n))
-}
-
 func (s *Stats) largest(n int64) {
 	for {
 		l := s.Largest.Load()

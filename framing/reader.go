@@ -80,14 +80,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 	}
 	emptyReads := 0
 	for {
-		if r.st.Discard > 0 {
-			n := r.end - r.start
-			if int64(n) > r.st.Discard {
-				n = int(r.st.Discard)
-			}
-			r.consume(n)
-			r.st.Discard -= int64(n)
-		}
+		r.dropDiscarded()
 		buffered := r.end - r.start
 		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
 			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
@@ -127,38 +120,61 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 				return nil, r.decodeError(0, &FrameTooLargeError{Size: -1, Limit: r.st.Limit})
 			}
 		}
-		if r.eof {
-			return nil, r.endOfStream()
-		}
-		if err := r.srcErr; err != nil {
-			// Everything that arrived with the error has been used.
-			r.srcErr = nil
-			if Classify(err) == Temporary {
-				if r.x != nil {
-					r.x.timedOut = r.end > r.start // a frame is left half read
-				}
-				return nil, err
-			}
-			if r.x != nil {
-				r.x.reject(err)
-			}
-			return nil, r.fail(err)
-		}
-		n, err := r.fill()
-		if n == 0 && err == nil {
-			if emptyReads++; emptyReads >= maxEmptyReads {
-				return nil, r.fail(io.ErrNoProgress)
-			}
-		}
-		if err == io.EOF {
-			r.eof = true
-			continue
-		}
-		if err != nil {
-			// Decode what arrived with the error before reporting it.
-			r.srcErr = err
+		if err := r.readMore(&emptyReads); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// dropDiscarded drops the buffered bytes of a frame being skipped.
+func (r *Reader) dropDiscarded() {
+	if r.st.Discard > 0 {
+		n := r.end - r.start
+		if int64(n) > r.st.Discard {
+			n = int(r.st.Discard)
+		}
+		r.consume(n)
+		r.st.Discard -= int64(n)
+	}
+}
+
+// readMore is the step of ReadFrame and ReadBody when the buffered bytes
+// do not make a frame (or header): it reports the end of the stream or an
+// error the source returned, or reads once more. A nil result means decode
+// again.
+func (r *Reader) readMore(emptyReads *int) error {
+	if r.eof {
+		return r.endOfStream()
+	}
+	if err := r.srcErr; err != nil {
+		// Everything that arrived with the error has been used.
+		r.srcErr = nil
+		if Classify(err) == Temporary {
+			if r.x != nil {
+				r.x.timedOut = r.end > r.start // a frame is left half read
+			}
+			return err
+		}
+		if r.x != nil {
+			r.x.reject(err)
+		}
+		return r.fail(err)
+	}
+	n, err := r.fill()
+	if n == 0 && err == nil {
+		if *emptyReads++; *emptyReads >= maxEmptyReads {
+			return r.fail(io.ErrNoProgress)
+		}
+	}
+	if err == io.EOF {
+		r.eof = true
+		return nil
+	}
+	if err != nil {
+		// Decode what arrived with the error before reporting it.
+		r.srcErr = err
+	}
+	return nil
 }
 
 // Detach stops the Reader and returns a copy of the bytes it has received
