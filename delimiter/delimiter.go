@@ -176,7 +176,7 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 	pos, dlen, di := c.locate(buf, from)
 	if pos >= 0 && !atEOF && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
 		// Another delimiter may yet make a shorter frame: wait for it.
-		return framing.Decoded{Need: len(buf) + 1}, nil
+		return framing.Need(len(buf) + 1), nil
 	}
 	// Bytes before safe cannot be the start of a delimiter that is still
 	// incomplete: the next call scans from there.
@@ -185,13 +185,13 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		// Discarding a rejected frame up to and including its delimiter.
 		if pos >= 0 {
 			st.Skipping = false
-			return framing.Decoded{Advance: pos + dlen}, nil
+			return framing.Consume(pos + dlen), nil
 		}
 		if safe > 0 {
-			return framing.Decoded{Advance: safe}, nil
+			return framing.Consume(safe), nil
 		}
 		st.Scanned = 0
-		return framing.Decoded{Need: len(buf) + 1}, nil
+		return framing.Need(len(buf) + 1), nil
 	}
 	if pos >= 0 {
 		if pos > st.Limit {
@@ -201,7 +201,7 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		if c.keep {
 			end += dlen
 		}
-		return framing.Decoded{Frame: true, End: end, Advance: pos + dlen}, nil
+		return framing.Frame(0, end, pos+dlen), nil
 	}
 	if safe > st.Limit {
 		// Whatever the delimiter, the frame is already over the limit.
@@ -211,7 +211,7 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		return tooLarge(st, -1, safe)
 	}
 	st.Scanned = max(from, safe)
-	return framing.Decoded{Need: len(buf) + 1}, nil
+	return framing.Need(len(buf) + 1), nil
 }
 
 // tooLarge reports a frame over the limit; under the skip policy it drops
@@ -220,7 +220,7 @@ func tooLarge(st *framing.DecodeState, size int64, skip int) (framing.Decoded, e
 	if !st.Skip {
 		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
 	}
-	return framing.Decoded{Advance: skip}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
+	return framing.Consume(skip), &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
 }
 
 // check refuses a payload that would not be read back intact: one in which

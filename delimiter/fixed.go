@@ -43,9 +43,9 @@ func (f *FixedCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (fr
 		return framing.Decoded{}, &framing.FrameTooLargeError{Size: int64(f.n), Limit: st.Limit}
 	}
 	if len(buf) < f.n {
-		return framing.Decoded{Need: f.n, NeedExact: true}, nil
+		return framing.NeedExact(f.n), nil
 	}
-	return framing.Decoded{Frame: true, End: f.n, Advance: f.n}, nil
+	return framing.Frame(0, f.n, f.n), nil
 }
 
 func (f *FixedCodec) check(p []byte) error {

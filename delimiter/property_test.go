@@ -218,7 +218,7 @@ func TestCodecZeroAllocs(t *testing.T) {
 		a := testing.AllocsPerRun(100, func() {
 			copy(work, wire) // stuffed codecs decode in place
 			*st = framing.DecodeState{Limit: 1 << 20}
-			if d, err := c.codec.Decode(work, false, st); err != nil || !d.Frame || d.Advance != len(wire) {
+			if d, err := c.codec.Decode(work, false, st); err != nil || d.Advance() != len(wire) {
 				t.Fatalf("%T: %+v, %v", c.codec, d, err)
 			}
 			if _, err := c.codec.AppendFrame(dst, c.payload); err != nil {

@@ -57,10 +57,10 @@ func decodeStuffed(buf []byte, st *framing.DecodeState, delim byte,
 	i := bytes.IndexByte(buf[from:], delim)
 	if st.Skipping {
 		if i < 0 {
-			return framing.Decoded{Advance: len(buf)}, nil
+			return framing.Consume(len(buf)), nil
 		}
 		st.Skipping = false
-		return framing.Decoded{Advance: from + i + 1}, nil
+		return framing.Consume(from + i + 1), nil
 	}
 	if i < 0 {
 		if overLimit(buf, from, st) {
@@ -70,20 +70,20 @@ func decodeStuffed(buf []byte, st *framing.DecodeState, delim byte,
 			return tooLarge(st, -1, len(buf))
 		}
 		st.Scanned = len(buf)
-		return framing.Decoded{Need: len(buf) + 1}, nil
+		return framing.Need(len(buf) + 1), nil
 	}
 	pos := from + i
 	if pos == 0 {
-		return framing.Decoded{Advance: 1}, nil // an empty frame: line noise
+		return framing.Consume(1), nil // an empty frame: line noise
 	}
 	n, err := unstuff(buf[:pos])
 	if err != nil {
-		return framing.Decoded{Advance: pos + 1}, err
+		return framing.Consume(pos + 1), err
 	}
 	if n > st.Limit {
 		return tooLarge(st, int64(n), pos+1)
 	}
-	return framing.Decoded{Frame: true, End: n, Advance: pos + 1}, nil
+	return framing.Frame(0, n, pos+1), nil
 }
 
 // unCOBS decodes raw (without its delimiter) in place and returns the

@@ -1,8 +1,10 @@
 package framing
 
+import "fmt"
+
 // A Decoder finds frames in buffered bytes. It does no I/O: the Reader owns
 // the buffer, the reads, EOF, deadlines and the per-stream DecodeState, and
-// calls Decode whenever it has buffered enough bytes (see Decoded.Need).
+// calls Decode whenever it has buffered enough bytes (see Need).
 //
 // Decoder values must be immutable and safe for concurrent use, so that one
 // value serves any number of connections: everything a Decoder needs to
@@ -14,17 +16,16 @@ type Decoder interface {
 	// buf is all that will ever arrive.
 	//
 	// It returns one of:
-	//   - a complete frame: Frame is true, the frame's payload is
-	//     buf[Start:End], and Advance bytes are consumed;
-	//   - bytes consumed without a frame (skipped input): Advance > 0,
-	//     Frame false;
-	//   - "need more": Advance 0, Frame false, and Need > len(buf) the number
-	//     of buffered bytes the Reader must have before it calls again. Need
-	//     is exact when NeedExact is set (length codecs, once the header is
-	//     known) and a lower bound otherwise;
-	//   - an error. The Reader applies Advance and DecodeState.Discard
-	//     before it returns the error, so a decoder that rejects one frame
-	//     (see ErrorClass) resumes with the next one.
+	//   - a complete frame: Frame(start, end, advance), the frame's payload
+	//     is buf[start:end] and advance bytes are consumed;
+	//   - bytes consumed without a frame (skipped input): Consume(n), n > 0;
+	//   - "need more": Need(n) or NeedExact(n), n > len(buf) the number of
+	//     buffered bytes the Reader must have before it calls again. n is
+	//     exact with NeedExact (length codecs, once the header is known) and
+	//     a lower bound with Need;
+	//   - an error. The Reader applies the Decoded's Advance and
+	//     DecodeState.Discard before it returns the error, so a decoder that
+	//     rejects one frame (see ErrorClass) resumes with the next one.
 	//
 	// A decoder may rewrite the bytes of a frame it returns in place
 	// (byte-stuffing codecs unstuff into buf), but no bytes beyond Advance.
@@ -36,21 +37,92 @@ type Decoder interface {
 	Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error)
 }
 
-// Decoded is what a Decoder says about the buffered bytes.
+// Decoded is what a Decoder says about the buffered bytes. Make one with
+// Frame, Consume, Need or NeedExact; the zero Decoded asks for at least one
+// more byte.
+//
+// Its fields are unexported so that it stays four words: a value of that
+// size is returned in registers, while a larger one is copied through memory
+// on every Decode call, which cost a third of a small frame's decoding.
 type Decoded struct {
-	// Advance is how many bytes at the front of the buffer are consumed.
-	Advance int
-	// Start and End delimit the frame's payload in the buffer; valid only
-	// when Frame is true.
-	Start, End int
-	// Frame reports that a complete frame was found.
-	Frame bool
-	// Need is, when nothing was consumed and no frame found, how many bytes
-	// must be buffered before Decode is called again.
-	Need int
-	// NeedExact reports that Need is the exact size of the frame in the
-	// buffer, so a stream that ends earlier is missing Need-len(buf) bytes.
-	NeedExact bool
+	start, end, advance int
+	// word is need<<2 | needExactBit | frameBit.
+	word int
+}
+
+const (
+	frameBit     = 1
+	needExactBit = 2
+	maxNeed      = maxInt >> 2
+	minNeed      = -maxInt >> 2
+)
+
+// Frame reports a complete frame: its payload is buf[start:end], and the
+// first advance bytes of buf (header, payload and trailer) are consumed.
+// advance must be positive.
+func Frame(start, end, advance int) Decoded {
+	return Decoded{start: start, end: end, advance: advance, word: frameBit}
+}
+
+// Consume reports n bytes consumed without a frame: skipped input, or with
+// an error, the bytes of a rejected frame.
+func Consume(n int) Decoded {
+	return Decoded{advance: n}
+}
+
+// Need reports that no frame is complete and nothing is consumed: the
+// Reader calls Decode again once at least n bytes are buffered (a lower
+// bound; n at most len(buf) means one more byte).
+func Need(n int) Decoded {
+	return Decoded{word: clampNeed(n) << 2}
+}
+
+// NeedExact is Need when n is the exact size of the frame being buffered
+// (length codecs once the header is known): the Reader reads until n bytes
+// are buffered, and a stream that ends earlier is missing n-len(buf) bytes.
+func NeedExact(n int) Decoded {
+	return Decoded{word: clampNeed(n)<<2 | needExactBit}
+}
+
+func clampNeed(n int) int {
+	return min(max(n, minNeed), maxNeed)
+}
+
+// Frame returns the payload's bounds in the buffer and whether d reports a
+// complete frame.
+func (d Decoded) Frame() (start, end int, ok bool) {
+	if d.word&frameBit == 0 {
+		return 0, 0, false
+	}
+	return d.start, d.end, true
+}
+
+// Advance returns how many bytes at the front of the buffer are consumed.
+func (d Decoded) Advance() int { return d.advance }
+
+// Need returns, for a Decoded made by Need or NeedExact, the number of
+// bytes to buffer before Decode is called again and whether it is exact;
+// otherwise 0 and false.
+func (d Decoded) Need() (n int, exact bool) {
+	if d.word&frameBit != 0 || d.advance != 0 {
+		return 0, false
+	}
+	return d.word >> 2, d.word&needExactBit != 0
+}
+
+// String describes d, for test failures and debugging.
+func (d Decoded) String() string {
+	if start, end, ok := d.Frame(); ok {
+		return fmt.Sprintf("Frame(%d, %d, %d)", start, end, d.advance)
+	}
+	if d.advance != 0 {
+		return fmt.Sprintf("Consume(%d)", d.advance)
+	}
+	n, exact := d.Need()
+	if exact {
+		return fmt.Sprintf("NeedExact(%d)", n)
+	}
+	return fmt.Sprintf("Need(%d)", n)
 }
 
 // DecodeState is the per-stream state of a decoder, owned by the Reader and

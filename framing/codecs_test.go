@@ -16,7 +16,7 @@ type u32 struct{}
 
 func (u32) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 	if len(buf) < 4 {
-		return Decoded{Need: 4}, nil
+		return Need(4), nil
 	}
 	n := int64(binary.BigEndian.Uint32(buf))
 	if n > int64(st.Limit) {
@@ -28,9 +28,9 @@ func (u32) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 	}
 	total := 4 + int(n)
 	if len(buf) < total {
-		return Decoded{Need: total, NeedExact: true}, nil
+		return NeedExact(total), nil
 	}
-	return Decoded{Frame: true, Start: 4, End: total, Advance: total}, nil
+	return Frame(4, total, total), nil
 }
 
 func (u32) AppendFrame(dst, p []byte) ([]byte, error) {
@@ -60,33 +60,33 @@ func (nl) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 	i := bytes.IndexByte(buf[from:], '\n')
 	if st.Skipping {
 		if i < 0 {
-			return Decoded{Advance: len(buf)}, nil
+			return Consume(len(buf)), nil
 		}
 		st.Skipping = false
-		return Decoded{Advance: from + i + 1}, nil
+		return Consume(from + i + 1), nil
 	}
 	if i < 0 {
 		if len(buf) > st.Limit {
 			if st.Skip {
 				st.Skipping = true
-				return Decoded{Advance: len(buf)}, &FrameTooLargeError{Size: -1, Limit: st.Limit, Skipped: true}
+				return Consume(len(buf)), &FrameTooLargeError{Size: -1, Limit: st.Limit, Skipped: true}
 			}
 			return Decoded{}, &FrameTooLargeError{Size: -1, Limit: st.Limit}
 		}
 		st.Scanned = len(buf)
-		return Decoded{Need: len(buf) + 1}, nil
+		return Need(len(buf) + 1), nil
 	}
 	end := from + i
 	if end > st.Limit {
 		if st.Skip {
-			return Decoded{Advance: end + 1}, &FrameTooLargeError{Size: int64(end), Limit: st.Limit, Skipped: true}
+			return Consume(end + 1), &FrameTooLargeError{Size: int64(end), Limit: st.Limit, Skipped: true}
 		}
 		return Decoded{}, &FrameTooLargeError{Size: int64(end), Limit: st.Limit}
 	}
 	if string(buf[:end]) == "BAD" {
-		return Decoded{Advance: end + 1}, &CorruptError{Reason: "BAD line", Rejected: true}
+		return Consume(end + 1), &CorruptError{Reason: "BAD line", Rejected: true}
 	}
-	return Decoded{Frame: true, End: end, Advance: end + 1}, nil
+	return Frame(0, end, end+1), nil
 }
 
 func (nl) AppendFrame(dst, p []byte) ([]byte, error) {

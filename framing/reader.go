@@ -84,17 +84,17 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		buffered := r.end - r.start
 		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
 			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
-			if d.Advance < 0 || d.Advance > buffered || d.Need < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
-				(d.Frame && (d.Start < 0 || d.Start > d.End || d.End > buffered || d.Advance == 0)) {
+			if d.advance < 0 || d.advance > buffered || d.word < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
+				(d.word&frameBit != 0 && (d.start < 0 || d.start > d.end || d.end > buffered || d.advance == 0)) {
 				return nil, r.fail(errBadDecoder)
 			}
 			if err != nil {
-				return nil, r.decodeError(d.Advance, err)
+				return nil, r.decodeError(d.advance, err)
 			}
-			if d.Frame {
-				frame := r.buf[r.start+d.Start : r.start+d.End : r.start+d.End]
-				r.consume(d.Advance)
-				r.lastFrame = d.Advance
+			if d.word&frameBit != 0 {
+				frame := r.buf[r.start+d.start : r.start+d.end : r.start+d.end]
+				r.consume(d.advance)
+				r.lastFrame = d.advance
 				if r.srcErr != nil && Classify(r.srcErr) == Temporary {
 					// The frame the deadline interrupted is complete after
 					// all; the next read meets the deadline again if it
@@ -106,11 +106,11 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 				}
 				return frame, nil
 			}
-			if d.Advance > 0 {
-				r.consume(d.Advance)
+			if d.advance > 0 {
+				r.consume(d.advance)
 				continue
 			}
-			r.need, r.needExact = d.Need, d.NeedExact
+			r.need, r.needExact = d.word>>2, d.word&needExactBit != 0
 			if r.need <= buffered {
 				r.need = buffered + 1
 			}

@@ -362,11 +362,14 @@ func (b badDecoder) Decode([]byte, bool, *DecodeState) (Decoded, error) { return
 
 func TestMisbehavingDecoderDoesNotPanic(t *testing.T) {
 	for _, d := range []Decoded{
-		{Advance: 100},
-		{Frame: true, Start: 2, End: 1, Advance: 3},
-		{Frame: true, End: 100, Advance: 3},
-		{Frame: true, Advance: 0},
-		{Advance: -1},
+		Consume(100),
+		Frame(2, 1, 3),
+		Frame(0, 100, 3),
+		Frame(0, 0, 0),
+		Frame(-1, 2, 3),
+		Consume(-1),
+		Need(-5),
+		NeedExact(-1 << 62),
 	} {
 		r := NewReader(strings.NewReader("abcdef"), badDecoder{d}, nil)
 		if _, err := r.ReadFrame(); err == nil {

@@ -178,7 +178,7 @@ type negDiscard struct{}
 
 func (negDiscard) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 	st.Discard = -1
-	return Decoded{Need: len(buf) + 1}, nil
+	return Need(len(buf) + 1), nil
 }
 
 type zeros struct{ n int }

@@ -36,13 +36,13 @@ func TestZeroAllocs(t *testing.T) {
 			frame = append([]byte{0xCA, 0, 100, 0xFE}, payload...)
 		}
 		if n := testing.AllocsPerRun(100, func() {
-			if d, err := tc.c.Decode(frame, false, st); err != nil || !d.Frame {
+			if d, err := tc.c.Decode(frame, false, st); err != nil || d.Advance() != len(frame) {
 				t.Fatal(d, err)
 			}
-			if d, err := tc.c.Decode(frame[:len(frame)-1], false, st); err != nil || d.Need != len(frame) {
+			if d, err := tc.c.Decode(frame[:len(frame)-1], false, st); err != nil || d != framing.NeedExact(len(frame)) {
 				t.Fatal(d, err)
 			}
-			if d, err := tc.c.Decode(frame[:1], false, st); err != nil || d.Need == 0 {
+			if d, err := tc.c.Decode(frame[:1], false, st); err != nil || d.Advance() != 0 {
 				t.Fatal(d, err)
 			}
 		}); n != 0 {

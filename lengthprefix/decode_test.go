@@ -129,7 +129,7 @@ func TestLimit(t *testing.T) {
 				t.Errorf("%T % x: %v, want a frame of %d over the limit", tc.dec, tc.frame, err, tc.size)
 			}
 			st.Limit = 11
-			if d, err := tc.dec.Decode(tc.frame, false, &st); err != nil || !d.NeedExact {
+			if d, err := tc.dec.Decode(tc.frame, false, &st); err != nil || !needsExact(d) {
 				t.Errorf("%T % x with limit 11: %+v, %v", tc.dec, tc.frame, d, err)
 			}
 		}
@@ -209,7 +209,11 @@ func TestNeed(t *testing.T) {
 		{Uvarint, []byte{0xFF, 0xFF, 0xFF}, 4, false},
 	} {
 		d, err := tc.dec.Decode(tc.in, false, &st)
-		if err != nil || d != (framing.Decoded{Need: tc.need, NeedExact: tc.exact}) {
+		want := framing.Need(tc.need)
+		if tc.exact {
+			want = framing.NeedExact(tc.need)
+		}
+		if err != nil || d != want {
 			t.Errorf("%T % x: %+v, %v; want Need %d exact %v", tc.dec, tc.in, d, err, tc.need, tc.exact)
 		}
 		// atEOF changes nothing: the Reader reports the truncation.
@@ -333,7 +337,7 @@ func TestVarint(t *testing.T) {
 		d, err := Uvarint.Decode(tc.want, false, &st)
 		total := uint64(len(tc.want)) + tc.n
 		if total <= math.MaxInt {
-			if err != nil || d.Frame != (tc.n == 0) || (tc.n > 0 && (d.Need != int(total) || !d.NeedExact)) {
+			if err != nil || (tc.n == 0 && d != framing.Frame(len(tc.want), len(tc.want), len(tc.want))) || (tc.n > 0 && d != framing.NeedExact(int(total))) {
 				t.Errorf("decoding % x: %+v, %v", tc.want, d, err)
 			}
 		} else if !errors.Is(err, framing.ErrFrameTooLarge) {
@@ -373,20 +377,25 @@ func TestVarint(t *testing.T) {
 	st := framing.DecodeState{Limit: 1 << 20}
 	for n := 0; n < 3; n++ {
 		d, err := Uvarint.Decode(frame[:n], false, &st)
-		if err != nil || d != (framing.Decoded{Need: n + 1}) {
+		if err != nil || d != (framing.Need(n+1)) {
 			t.Fatalf("%d prefix bytes: %+v, %v", n, d, err)
 		}
 	}
 	d, err := Uvarint.Decode(frame[:3], false, &st)
-	if err != nil || d != (framing.Decoded{Need: 3 + 16384, NeedExact: true}) {
+	if err != nil || d != (framing.NeedExact(3+16384)) {
 		t.Fatalf("whole prefix: %+v, %v", d, err)
 	}
 	d, err = Uvarint.Decode(frame, false, &st)
-	if err != nil || d != (framing.Decoded{Frame: true, Start: 3, End: len(frame), Advance: len(frame)}) {
+	if err != nil || d != (framing.Frame(3, len(frame), len(frame))) {
 		t.Fatalf("whole frame: %+v, %v", d, err)
 	}
 	var zero VarintCodec // the zero value works
 	if got := decodeOne(t, zero, frame); len(got) != 16384 {
 		t.Fatalf("zero VarintCodec: %d bytes", len(got))
 	}
+}
+
+func needsExact(d framing.Decoded) bool {
+	_, exact := d.Need()
+	return exact
 }

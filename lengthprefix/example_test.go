@@ -38,10 +38,12 @@ func Example_tlsRecord() {
 	st := framing.DecodeState{Limit: framing.DefaultMaxFrameSize}
 
 	d, err := lengthprefix.TLSRecord.Decode(stream, false, &st)
-	fmt.Printf("frame % x, consumed %d, err %v\n", stream[d.Start:d.End], d.Advance, err)
+	start, end, _ := d.Frame()
+	fmt.Printf("frame % x, consumed %d, err %v\n", stream[start:end], d.Advance(), err)
 
-	d, err = lengthprefix.TLSRecord.Decode(stream[d.Advance:], false, &st)
-	fmt.Printf("need %d bytes (exact: %v), err %v\n", d.Need, d.NeedExact, err)
+	d, err = lengthprefix.TLSRecord.Decode(stream[d.Advance():], false, &st)
+	need, exact := d.Need()
+	fmt.Printf("need %d bytes (exact: %v), err %v\n", need, exact, err)
 
 	// The encoder takes the whole record and fills in its length, in a copy.
 	rec := []byte{0x17, 0x03, 0x03, 0x00, 0x00, 'h', 'i'}
@@ -82,7 +84,8 @@ func ExampleNewDecoder() {
 	wire := []byte{0xCA, 0x00, 0x0C, 0xFE, 'H', 'E', 'L', 'L', 'O', ',', ' ', 'W', 'O', 'R', 'L', 'D'}
 	st := framing.DecodeState{Limit: framing.DefaultMaxFrameSize}
 	d, _ := dec.Decode(wire, false, &st)
-	fmt.Printf("%x %s\n", wire[d.Start], wire[d.Start+1:d.End])
+	start, end, _ := d.Frame()
+	fmt.Printf("%x %s\n", wire[start], wire[start+1:end])
 	// Output:
 	// New fails: decode-only layout
 	// fe HELLO, WORLD

@@ -54,12 +54,13 @@ func feed(t testing.TB, dec framing.Decoder, stream []byte, limit int, skip bool
 		}
 		if st.Discard == 0 && len(buf) > 0 && (len(buf) >= need || eof) {
 			d, err := dec.Decode(buf, eof, &st)
-			if d.Advance < 0 || d.Advance > len(buf) {
-				t.Fatalf("Decode(%d bytes): Advance %d out of range", len(buf), d.Advance)
+			adv := d.Advance()
+			if adv < 0 || adv > len(buf) {
+				t.Fatalf("Decode(%d bytes): Advance %d out of range", len(buf), adv)
 			}
 			if err != nil {
 				res.events = append(res.events, event{err: err})
-				buf = buf[d.Advance:]
+				buf = buf[adv:]
 				need, exact = 0, false
 				if framing.Classify(err) == framing.Fatal {
 					res.fatal = err
@@ -67,27 +68,27 @@ func feed(t testing.TB, dec framing.Decoder, stream []byte, limit int, skip bool
 				}
 				continue
 			}
-			if d.Frame {
-				if d.Start < 0 || d.Start > d.End || d.End > len(buf) || d.Advance == 0 {
+			if start, end, ok := d.Frame(); ok {
+				if start < 0 || start > end || end > len(buf) || adv == 0 {
 					t.Fatalf("Decode(%d bytes): bad frame %+v", len(buf), d)
 				}
-				if exact && d.Advance != need {
-					t.Fatalf("Decode: exact Need was %d, frame consumed %d", need, d.Advance)
+				if exact && adv != need {
+					t.Fatalf("Decode: exact Need was %d, frame consumed %d", need, adv)
 				}
-				res.events = append(res.events, event{frame: bytes.Clone(buf[d.Start:d.End])})
-				buf = buf[d.Advance:]
+				res.events = append(res.events, event{frame: bytes.Clone(buf[start:end])})
+				buf = buf[adv:]
 				need, exact = 0, false
 				continue
 			}
-			if d.Advance > 0 {
-				buf = buf[d.Advance:]
+			if adv > 0 {
+				buf = buf[adv:]
 				need, exact = 0, false
 				continue
 			}
-			if d.Need <= len(buf) {
-				t.Fatalf("Decode(%d bytes): Need %d is not more than what is buffered", len(buf), d.Need)
+			need, exact = d.Need()
+			if need <= len(buf) {
+				t.Fatalf("Decode(%d bytes): Need %d is not more than what is buffered", len(buf), need)
 			}
-			need, exact = d.Need, d.NeedExact
 		}
 		if eof {
 			res.leftover = len(buf) + int(st.Discard)

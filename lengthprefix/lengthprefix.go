@@ -231,14 +231,14 @@ func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, e
 		if n := l.field(buf[:l.hdr]); n <= l.maxLen && n <= uint64(st.Limit) && n <= uint64(maxInt-int64(l.hdr)) {
 			t := l.hdr + int(n)
 			if len(buf) >= t {
-				return framing.Decoded{Frame: true, Start: l.hdr, End: t, Advance: t}, nil
+				return framing.Frame(l.hdr, t, t), nil
 			}
-			return framing.Decoded{Need: t, NeedExact: true}, nil
+			return framing.NeedExact(t), nil
 		}
 	}
 	total, need, err := l.frameSize(buf, st.Limit)
 	if err != nil || need > 0 {
-		return framing.Decoded{Need: need}, err
+		return framing.Need(need), err
 	}
 	return sized(buf, total, total-int64(l.strip), l.strip, st)
 }
@@ -302,9 +302,9 @@ func sized(buf []byte, total, size int64, start int, st *framing.DecodeState) (f
 	}
 	t := int(total)
 	if len(buf) < t {
-		return framing.Decoded{Need: t, NeedExact: true}, nil
+		return framing.NeedExact(t), nil
 	}
-	return framing.Decoded{Frame: true, Start: start, End: t, Advance: t}, nil
+	return framing.Frame(start, t, t), nil
 }
 
 // negativeField reports a field value above maxLen, which is negative as a

@@ -38,7 +38,7 @@ type VarintCodec struct {
 func (c VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	n, size, err := c.header(buf, st.Limit)
 	if err != nil || n == 0 {
-		return framing.Decoded{Need: len(buf) + 1}, err
+		return framing.Need(len(buf) + 1), err
 	}
 	if size > math.MaxInt64-int64(n) {
 		// Over any limit, and too long even to skip.

@@ -25,8 +25,8 @@ func (d *offsetDecoder) Decode(buf []byte, atEOF bool, st *framing.DecodeState) 
 		d.start = d.pos
 	}
 	res, err := d.dec.Decode(buf, atEOF, st)
-	if res.Advance > 0 {
-		d.pos += int64(res.Advance)
+	if n := res.Advance(); n > 0 {
+		d.pos += int64(n)
 	}
 	if st.Discard > 0 {
 		d.pos += st.Discard // called only with nothing left to discard
