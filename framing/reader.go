@@ -11,6 +11,11 @@ import (
 // directly.
 const inlineSize = 64
 
+// maxHeadroom is the largest frame whose buffer is grown with room for the
+// frames that follow it. Larger frames get a buffer of their size: the
+// extra room would save little and cost a copy of the next frame's start.
+const maxHeadroom = 16 << 10
+
 // maxEmptyReads is how many (0, nil) reads in a row a Reader tolerates
 // before it reports io.ErrNoProgress.
 const maxEmptyReads = 100
@@ -358,11 +363,19 @@ func (r *Reader) grow(want int) error {
 			// frames does not regrow one after each idle-release.
 			size = r.lastFrame
 		}
-		if size > want {
-			// Capped at the frame's declared size, but never below the
-			// initial size: small frames share a buffer and are read many
-			// at a time.
-			size = max(want, int(r.initSize))
+		if size >= want {
+			// The whole frame fits. Capped at its declared size, but never
+			// below the initial size, so that small frames share a buffer
+			// and are read many at a time. A frame a little over the
+			// initial size that follows one at least half as large (frames
+			// of this size are what the stream sends, and it did deliver
+			// one) gets room for 3 more like it, so that these too are read
+			// several at a time instead of one buffer each.
+			size = want
+			if want <= maxHeadroom && r.lastFrame >= want/2 {
+				size = 4 * want
+			}
+			size = max(size, int(r.initSize))
 		}
 	}
 	return r.resize(size)

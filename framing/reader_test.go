@@ -531,3 +531,30 @@ func TestBufferShrinksOnBusyStream(t *testing.T) {
 		t.Fatalf("buffer still %d bytes after %d small frames", len(r.buf), len(frames)-1)
 	}
 }
+
+func TestFramesOverInitialSizeShareReads(t *testing.T) {
+	// 5 KiB frames, over the 4 KiB initial buffer: after the first, each
+	// buffer holds several, so there are far fewer reads than frames (one
+	// buffer per frame meant two reads each: the inline buffer, the rest).
+	frames := make([][]byte, 200)
+	for i := range frames {
+		frames[i] = bytes.Repeat([]byte{byte(i)}, 5<<10)
+	}
+	src := &countReader{r: bytes.NewReader(encodeAll(t, u32{}, frames))}
+	r := NewReader(src, u32{}, nil)
+	largest := 0
+	for i, want := range frames {
+		f, err := r.ReadFrame()
+		if err != nil || !bytes.Equal(f, want) {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(f), err)
+		}
+		largest = max(largest, len(r.buf))
+	}
+	if src.reads > len(frames)/2 {
+		t.Fatalf("%d reads for %d frames", src.reads, len(frames))
+	}
+	// The room is bounded: a few frames' worth, not a growing buffer.
+	if largest > 4*(4+5<<10) {
+		t.Fatalf("buffer of %d bytes for frames of %d", largest, 4+5<<10)
+	}
+}
