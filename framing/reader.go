@@ -264,6 +264,11 @@ func (r *Reader) endOfStream() error {
 // fill reads once from the source into free buffer space, first making
 // room for r.need bytes (or at least one).
 func (r *Reader) fill() (int, error) {
+	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 {
+		// Inside a frame with free space and no option watching: nothing
+		// to release, grow or check first.
+		return r.fillTo()
+	}
 	midFrame := r.end > r.start || r.st.Discard > 0 || r.st.Skipping
 	if x := r.x; x != nil {
 		if err := x.beforeRead(midFrame); err != nil {
@@ -316,6 +321,9 @@ func (r *Reader) fill() (int, error) {
 			return 0, err
 		}
 	}
+	if r.x == nil {
+		return r.fillTo()
+	}
 	total := 0
 	for {
 		free := len(r.buf) - r.end
@@ -345,6 +353,33 @@ func (r *Reader) fill() (int, error) {
 			}
 		}
 	}
+}
+
+// fillTo is fill's read loop when no option watches the reads: it reads
+// until r.need bytes are buffered (the decoder is not called before), the
+// buffer is full, or the source returns an error or nothing, keeping its
+// state in locals: a frame arriving in small reads makes many calls.
+func (r *Reader) fillTo() (int, error) {
+	rd, buf, end, target := r.rd, r.buf[:len(r.buf):len(r.buf)], r.end, r.start+r.need
+	var err error
+	for {
+		var n int
+		n, err = rd.Read(buf[end:])
+		if n < 0 || n > len(buf)-end {
+			err = errors.New("framing: source returned an invalid count")
+			break
+		}
+		end += n
+		if err != nil || n == 0 || end >= target || end == len(buf) {
+			break
+		}
+	}
+	total := end - r.end
+	r.end = end
+	// A read that filled the buffer suggests more bytes are waiting, unless
+	// the buffer ended exactly where the frame does.
+	r.lastFill = end == len(buf) && !(r.needExact && target == len(buf))
+	return total, err
 }
 
 // grow replaces the buffer by a larger one holding the buffered bytes: at
