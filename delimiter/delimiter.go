@@ -97,23 +97,19 @@ func NewLines(crlf bool) *Codec {
 	return Lines
 }
 
-// locate is find, with the fast path for lines.
-func (c *Codec) locate(buf []byte, from int) (pos, dlen, di int) {
-	if !c.lines {
-		return c.find(buf, from)
-	}
+// findLine returns the position and length of the first "\n" or "\r\n" in
+// buf at or after from ("\r\n" when a "\r" precedes the first "\n"), or a
+// position of -1. A "\r" before from counts: it was scanned, not consumed.
+func findLine(buf []byte, from int) (pos, dlen int) {
 	i := bytes.IndexByte(buf[from:], '\n')
 	if i < 0 {
-		return -1, 0, 0
+		return -1, 0
 	}
 	pos, dlen = from+i, 1
 	if pos > 0 && buf[pos-1] == '\r' {
 		pos, dlen = pos-1, 2
 	}
-	if len(c.delims[di]) != dlen {
-		di = 1
-	}
-	return pos, dlen, di
+	return pos, dlen
 }
 
 // find returns the earliest delimiter match in buf at or after from: its
@@ -173,7 +169,25 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		return framing.Decoded{}, errZeroCodec
 	}
 	from := min(max(st.Scanned, 0), len(buf))
-	pos, dlen, di := c.locate(buf, from)
+	var pos, dlen, di int
+	if c.lines {
+		pos, dlen = findLine(buf, from)
+		if pos >= 0 && pos <= st.Limit && !st.Skipping {
+			// The common case on its own short path: a line ending ends
+			// the frame (no other delimiter can win over it), within the
+			// limit.
+			end := pos
+			if c.keep {
+				end += dlen
+			}
+			return framing.Frame(0, end, pos+dlen), nil
+		}
+		if pos >= 0 && len(c.delims[0]) != dlen {
+			di = 1
+		}
+	} else {
+		pos, dlen, di = c.find(buf, from)
+	}
 	if pos >= 0 && !atEOF && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
 		// Another delimiter may yet make a shorter frame: wait for it.
 		return framing.Need(len(buf) + 1), nil
