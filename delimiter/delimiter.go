@@ -97,21 +97,6 @@ func NewLines(crlf bool) *Codec {
 	return Lines
 }
 
-// findLine returns the position and length of the first "\n" or "\r\n" in
-// buf at or after from ("\r\n" when a "\r" precedes the first "\n"), or a
-// position of -1. A "\r" before from counts: it was scanned, not consumed.
-func findLine(buf []byte, from int) (pos, dlen int) {
-	i := bytes.IndexByte(buf[from:], '\n')
-	if i < 0 {
-		return -1, 0
-	}
-	pos, dlen = from+i, 1
-	if pos > 0 && buf[pos-1] == '\r' {
-		pos, dlen = pos-1, 2
-	}
-	return pos, dlen
-}
-
 // find returns the earliest delimiter match in buf at or after from: its
 // position, length and index, or a position of -1.
 func (c *Codec) find(buf []byte, from int) (pos, dlen, di int) {
@@ -171,7 +156,15 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 	from := min(max(st.Scanned, 0), len(buf))
 	var pos, dlen, di int
 	if c.lines {
-		pos, dlen = findLine(buf, from)
+		// The first "\n", or "\r\n" when a "\r" precedes it (one before
+		// from counts: it was scanned, not consumed).
+		pos, dlen = bytes.IndexByte(buf[from:], '\n'), 1
+		if pos >= 0 {
+			pos += from
+			if pos > 0 && buf[pos-1] == '\r' {
+				pos, dlen = pos-1, 2
+			}
+		}
 		if pos >= 0 && pos <= st.Limit && !st.Skipping {
 			// The common case on its own short path: a line ending ends
 			// the frame (no other delimiter can win over it), within the
