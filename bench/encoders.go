@@ -98,6 +98,10 @@ func Encoders(codec Codec, mode Mode) []EncoderImpl {
 				fw := framing.NewWriter(w, fc)
 				return encoder{fw.BufferFrame, fw.Flush}
 			}},
+			EncoderImpl{Name: "framekit-batch", New: func(w io.Writer) Encoder {
+				fb := framing.NewWriter(w, fc).NewBatch()
+				return encoder{fb.BufferFrame, fb.Flush}
+			}},
 			EncoderImpl{Name: "framekit-frames", New: func(w io.Writer) Encoder {
 				return newWriteFrames(framing.NewWriter(w, fc))
 			}},

@@ -145,6 +145,8 @@ func BenchmarkLoopback(b *testing.B) {
 					for _, c := range ConnImpls() {
 						readers[c.Name] = c
 					}
+					// A Batch writes what framekit's Reader reads.
+					readers["framekit-batch"] = readers["framekit"]
 					for _, impl := range Encoders(U32, mode) {
 						rd, ok := readers[impl.Name]
 						if !ok {

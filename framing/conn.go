@@ -128,6 +128,10 @@ func (c *Conn) BufferFrame(p []byte) error { return c.w.BufferFrame(p) }
 // Flush writes the buffered frames.
 func (c *Conn) Flush() error { return c.w.Flush() }
 
+// NewBatch returns a Batch that encodes frames for one goroutine and writes
+// them on the connection in blocks; see Batch.
+func (c *Conn) NewBatch() *Batch { return c.w.NewBatch() }
+
 // Read reads from the next frame into p. It never mixes bytes of two
 // frames in one call: a frame longer than p continues in the next Read
 // (or ReadFrame). Empty frames are skipped, since returning (0, nil) would

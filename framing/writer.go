@@ -206,15 +206,38 @@ func (w *Writer) queue(p []byte, copyAll bool) error {
 	if len(body) < copyBelow || copyAll {
 		b.buf = append(b.buf, body...)
 	} else {
-		if len(b.buf) > b.mark {
-			b.segs = append(b.segs, segment{off: b.mark, end: len(b.buf)})
-		}
-		b.segs = append(b.segs, segment{ext: body})
-		b.mark = len(b.buf)
+		b.addExt(body)
 	}
 	b.buf = w.wenc.AppendTrailer(b.buf, p)
 	w.count(p)
 	return nil
+}
+
+// addExt appends p to the batch by reference: it is written from the
+// caller's memory, after the bytes copied into buf so far.
+func (b *batch) addExt(p []byte) {
+	if len(b.buf) > b.mark {
+		b.segs = append(b.segs, segment{off: b.mark, end: len(b.buf)})
+	}
+	b.segs = append(b.segs, segment{ext: p})
+	b.mark = len(b.buf)
+}
+
+// writeBlock writes frames a Batch encoded, after the frames queued before
+// them, from the Batch's memory (it reuses it only once this returns), and
+// counts them.
+func (w *Writer) writeBlock(enc []byte, frames, bytes int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	w.openBatch().addExt(enc)
+	if w.stats != nil {
+		w.stats.FramesWritten.Add(frames)
+		w.stats.BytesWritten.Add(bytes)
+	}
+	return w.commit(w.openGen)
 }
 
 func (w *Writer) count(p []byte) {

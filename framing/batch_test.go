@@ -1,0 +1,194 @@
+package framing
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+func TestBatchWritesBlocks(t *testing.T) {
+	frames := randomFrames(rand.New(rand.NewSource(1)), 5000, 100)
+	var rec vecRecorder
+	var stats Stats
+	w := NewWriter(&rec, u32{})
+	w.SetStats(&stats)
+	b := w.NewBatch()
+	total := 0
+	for _, f := range frames {
+		if err := b.BufferFrame(f); err != nil {
+			t.Fatal(err)
+		}
+		total += 4 + len(f)
+	}
+	if rec.calls != total/flushAt {
+		t.Fatalf("%d writes before Flush for %d bytes, want one per full 64 KiB", rec.calls, total)
+	}
+	if err := b.Flush(); err != nil || b.Buffered() != 0 {
+		t.Fatal(err, b.Buffered())
+	}
+	if !bytes.Equal(rec.buf.Bytes(), encodeAll(t, u32{}, frames)) {
+		t.Fatal("wrong bytes")
+	}
+	if s := stats.Snapshot(); s.FramesWritten != int64(len(frames)) {
+		t.Fatalf("stats %+v, want %d frames", s, len(frames))
+	}
+	if err := b.Flush(); err != nil || rec.calls != total/flushAt+1 {
+		t.Fatalf("empty Flush: %v, %d calls", err, rec.calls)
+	}
+}
+
+func TestBatchRefusesWithoutBuffering(t *testing.T) {
+	var rec recorder
+	b := NewWriter(&rec, nl{}).NewBatch()
+	if err := b.BufferFrame([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	var pe *PayloadError
+	if err := b.BufferFrame([]byte("two\nlines")); !errors.As(err, &pe) {
+		t.Fatalf("got %v", err)
+	}
+	if err := b.Flush(); err != nil || rec.buf.String() != "ok\n" {
+		t.Fatalf("%v, wrote %q", err, rec.buf.String())
+	}
+}
+
+func TestBatchLargePayloadNotCopied(t *testing.T) {
+	var rec vecRecorder
+	b := NewWriter(&rec, u32{}).NewBatch()
+	if err := b.BufferFrame([]byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte{7}, 1<<20)
+	if err := b.BufferFrame(big); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range rec.iovs {
+		found = found || (len(v) == len(big) && unsafe.SliceData(v) == unsafe.SliceData(big))
+	}
+	if !found {
+		t.Fatal("the large payload was copied")
+	}
+	if !bytes.Equal(rec.buf.Bytes(), encodeAll(t, u32{}, [][]byte{[]byte("small"), big})) {
+		t.Fatal("wrong bytes or order")
+	}
+}
+
+func TestBatchBrokenWriter(t *testing.T) {
+	w := NewWriter(&failWriter{after: 10}, u32{})
+	b := w.NewBatch()
+	for i := 0; i < 10; i++ {
+		if err := b.BufferFrame([]byte("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); !errors.Is(err, ErrWriterBroken) {
+		t.Fatalf("got %v", err)
+	}
+	if err := w.WriteFrame([]byte("x")); !errors.Is(err, ErrWriterBroken) {
+		t.Fatalf("Writer after a failed block: %v", err)
+	}
+	if err := b.BufferFrame([]byte("x")); err != nil {
+		t.Fatal(err) // buffered only: the error comes with the hand-over
+	}
+	if err := b.Flush(); !errors.Is(err, ErrWriterBroken) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A Batch's goroutine and WriteFrame callers share the Writer: every frame
+// arrives intact, each source's in order.
+func TestBatchWithConcurrentWriters(t *testing.T) {
+	var rec recorder
+	var mu sync.Mutex
+	w := NewWriter(lockedWriter{&mu, &rec}, u32{})
+	const perSource = 3000
+	var wg sync.WaitGroup
+	for s := 0; s < 4; s++ {
+		wg.Add(1)
+		go func(s int) {
+			defer wg.Done()
+			var b *Batch
+			if s == 0 {
+				b = w.NewBatch()
+			}
+			for i := 0; i < perSource; i++ {
+				p := []byte(fmt.Sprintf("%d:%d:%s", s, i, bytes.Repeat([]byte{'x'}, i%50)))
+				var err error
+				if b != nil {
+					err = b.BufferFrame(p)
+				} else {
+					err = w.WriteFrame(p)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if b != nil {
+				if err := b.Flush(); err != nil {
+					t.Error(err)
+				}
+			}
+		}(s)
+	}
+	wg.Wait()
+	next := make([]int, 4)
+	r := NewReader(bytes.NewReader(rec.buf.Bytes()), u32{}, nil)
+	for _, f := range readAll(t, r) {
+		var s, i int
+		parts := strings.SplitN(string(f), ":", 3)
+		if len(parts) != 3 {
+			t.Fatalf("frame %q", f)
+		}
+		if _, err := fmt.Sscanf(parts[0]+" "+parts[1], "%d %d", &s, &i); err != nil || s < 0 || s >= len(next) {
+			t.Fatalf("frame %q: %v", f, err)
+		}
+		rest := parts[2]
+		if i != next[s] || len(rest) != i%50 {
+			t.Fatalf("source %d: frame %d (%d bytes of x), want frame %d", s, i, len(rest), next[s])
+		}
+		next[s]++
+	}
+	for s, n := range next {
+		if n != perSource {
+			t.Fatalf("source %d: %d frames", s, n)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *recorder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestBatchZeroAllocs(t *testing.T) {
+	var rec recorder
+	b := NewWriter(&rec, u32{}).NewBatch()
+	p := make([]byte, 16)
+	for i := 0; i < 10000; i++ { // grow the buffer first
+		_ = b.BufferFrame(p)
+	}
+	rec.buf = bytes.Buffer{}
+	if n := testing.AllocsPerRun(10000, func() {
+		if err := b.BufferFrame(p); err != nil {
+			t.Fatal(err)
+		}
+		if rec.buf.Len() > 1<<20 {
+			rec.buf.Reset()
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per frame", n)
+	}
+}
