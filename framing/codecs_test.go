@@ -50,6 +50,13 @@ func (u32) AppendHeader(dst, p []byte) ([]byte, int, error) {
 
 func (u32) AppendTrailer(dst, _ []byte) []byte { return dst }
 
+func (u32) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
+	if len(buf) < 4 {
+		return 0, 0, 4, nil
+	}
+	return 4, int64(binary.BigEndian.Uint32(buf)), 0, nil
+}
+
 // nl is newline-terminated frames, newline stripped; oversized lines are
 // skipped to the next newline under the skip policy. A line "BAD" is a
 // rejected corrupt frame.

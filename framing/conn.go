@@ -109,6 +109,9 @@ func (c *Conn) ReadFrame() ([]byte, error) {
 
 // ReadFrameInto appends the next frame (or what is left of it) to dst.
 func (c *Conn) ReadFrameInto(dst []byte) ([]byte, error) {
+	if c.rest == nil {
+		return c.r.ReadFrameInto(dst)
+	}
 	f, err := c.ReadFrame()
 	if err != nil {
 		return dst, err

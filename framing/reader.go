@@ -3,6 +3,7 @@ package framing
 import (
 	"errors"
 	"io"
+	"slices"
 )
 
 // inlineSize is the Reader's own small buffer. A Reader at a frame boundary
@@ -77,8 +78,16 @@ func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
 // same frame; after a Rejected one the next call returns the next frame;
 // a Fatal one is returned by every later call.
 func (r *Reader) ReadFrame() ([]byte, error) {
+	f, _, err := r.readFrame(nil)
+	return f, err
+}
+
+// readFrame is ReadFrame. With into set (ReadFrameInto), a large frame of
+// a length codec may be read straight into *into instead of the buffer:
+// then direct is set and *into holds it.
+func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 	if r.err != nil {
-		return nil, r.err
+		return nil, false, r.err
 	}
 	if r.x != nil && r.x.body != nil {
 		r.x.endBody(r)
@@ -91,10 +100,10 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
 			if d.advance < 0 || d.advance > buffered || d.word < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
 				(d.word&frameBit != 0 && (d.start < 0 || d.start > d.end || d.end > buffered || d.advance == 0)) {
-				return nil, r.fail(errBadDecoder)
+				return nil, false, r.fail(errBadDecoder)
 			}
 			if err != nil {
-				return nil, r.decodeError(d.advance, err)
+				return nil, false, r.decodeError(d.advance, err)
 			}
 			if d.word&frameBit != 0 {
 				frame := r.buf[r.start+d.start : r.start+d.end : r.start+d.end]
@@ -109,7 +118,7 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 				if x := r.x; x != nil {
 					x.frameDone(len(frame))
 				}
-				return frame, nil
+				return frame, false, nil
 			}
 			if d.advance > 0 {
 				r.consume(d.advance)
@@ -122,11 +131,17 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			if limit := int64(r.st.Limit); int64(r.need) > 2*limit+1<<20 {
 				// Backstop for decoders that do not check the limit
 				// (generous: a header may be large, stuffing adds bytes).
-				return nil, r.decodeError(0, &FrameTooLargeError{Size: -1, Limit: r.st.Limit})
+				return nil, false, r.decodeError(0, &FrameTooLargeError{Size: -1, Limit: r.st.Limit})
+			}
+			if into != nil && r.needExact && r.need > len(r.buf) && r.need >= directMin && r.x == nil &&
+				r.srcErr == nil && !r.eof {
+				if ok, err := r.readDirect(into); ok || err != nil {
+					return nil, ok, err
+				}
 			}
 		}
 		if err := r.readMore(&emptyReads); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 }
@@ -200,12 +215,78 @@ func (r *Reader) Detach() []byte {
 
 // ReadFrameInto appends the next frame's payload to dst and returns the
 // extended slice, which the caller owns. Errors are as for ReadFrame.
+//
+// A large frame of a length codec (one whose decoder is a HeaderDecoder)
+// that is not yet buffered is read from the source straight into dst, so
+// that its payload is copied once, not into the Reader's buffer and then
+// into dst; unless Options that watch reads (a guard, a budget, Stats) are
+// set.
 func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
-	f, err := r.ReadFrame()
-	if err != nil {
+	f, direct, err := r.readFrame(&dst)
+	if err != nil || direct {
 		return dst, err
 	}
 	return append(dst, f...), nil
+}
+
+// directMin is the smallest frame ReadFrameInto reads straight into the
+// caller's memory.
+const directMin = 64 << 10
+
+// readDirect reads the frame whose exact size is r.need, of which the
+// header and r.end-r.start bytes are buffered, straight into *into. It
+// returns false, changing nothing, when the decoder cannot say where the
+// payload starts. If the source fails first, the bytes read are put back in
+// the buffer and the failure is left for ReadFrame's loop to report, as if
+// they had been read there: a deadline can be resumed, an early end is an
+// *UnexpectedEOFError.
+func (r *Reader) readDirect(into *[]byte) (bool, error) {
+	hd, ok := r.dec.(HeaderDecoder)
+	if !ok {
+		return false, nil
+	}
+	buffered := r.end - r.start
+	skip, size, need, err := hd.DecodeHeader(r.buf[r.start:r.end], false)
+	if err != nil || need != 0 || skip < 0 || skip > buffered || size < 0 || int64(skip)+size != int64(r.need) {
+		return false, nil
+	}
+	dst := slices.Grow(*into, int(size))
+	body := dst[len(dst) : len(dst)+int(size)]
+	got := copy(body, r.buf[r.start+skip:r.end])
+	empty := 0
+	for got < len(body) {
+		n, err := r.rd.Read(body[got:])
+		if n < 0 || n > len(body)-got {
+			return false, r.fail(errors.New("framing: source returned an invalid count"))
+		}
+		got += n
+		if n == 0 && err == nil {
+			if empty++; empty >= maxEmptyReads {
+				err = io.ErrNoProgress
+			}
+		}
+		if err != nil {
+			// Put back what was read: the buffer holds the frame so far,
+			// and ReadFrame's loop reports err.
+			direct := body[buffered-skip : got]
+			if r.end+len(direct) > len(r.buf) {
+				if gerr := r.resize(max(r.end-r.start+len(direct), int(r.initSize))); gerr != nil {
+					return false, r.fail(gerr)
+				}
+			}
+			r.end += copy(r.buf[r.end:], direct)
+			if err == io.EOF {
+				r.eof = true
+			} else {
+				r.srcErr = err
+			}
+			return false, nil
+		}
+	}
+	r.consume(buffered)
+	r.consumed += int64(len(body) - (buffered - skip))
+	*into = dst[:len(dst)+len(body)]
+	return true, nil
 }
 
 func (r *Reader) consume(n int) {
