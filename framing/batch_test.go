@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -190,5 +192,71 @@ func TestBatchZeroAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Fatalf("%v allocations per frame", n)
+	}
+}
+
+// gateWriter blocks every Write until gate is closed, after telling
+// entered.
+type gateWriter struct {
+	entered chan struct{}
+	gate    chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(p)
+}
+
+// Breaking a Writer from outside (Detach) while a write is in the kernel:
+// stop waits for that write, the frames queued behind it are dropped with
+// the error, and nothing is written afterwards. (Found by review: callers,
+// a Batch's Flush among them, could return while their memory was still
+// being written.)
+func TestStopWaitsForWriteInProgress(t *testing.T) {
+	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
+	w := NewWriter(g, u32{})
+	first := make(chan error, 1)
+	go func() { first <- w.WriteFrame([]byte("first")) }()
+	<-g.entered // the first frame's write is in progress
+	second := make(chan error, 1)
+	go func() { second <- w.WriteFrame([]byte("second")) }()
+	for { // wait until the second frame is queued behind it
+		w.mu.Lock()
+		queued := w.open != nil
+		w.mu.Unlock()
+		if queued {
+			break
+		}
+		runtime.Gosched()
+	}
+	stopped := make(chan struct{})
+	go func() { w.stop(ErrDetached); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("stop returned while a write was in progress")
+	case err := <-second:
+		t.Fatalf("a queued caller returned (%v) while a write was in progress", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	<-stopped
+	if err := <-first; err != nil {
+		t.Fatalf("the frame being written: %v", err)
+	}
+	if err := <-second; !errors.Is(err, ErrDetached) {
+		t.Fatalf("the queued frame: %v", err)
+	}
+	if err := w.WriteFrame([]byte("third")); !errors.Is(err, ErrDetached) {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if want := encodeAll(t, u32{}, [][]byte{[]byte("first")}); !bytes.Equal(g.buf.Bytes(), want) {
+		t.Fatalf("wrote %q", g.buf.Bytes())
 	}
 }

@@ -45,23 +45,22 @@ type Decoder interface {
 // size is returned in registers, while a larger one is copied through memory
 // on every Decode call, which cost a third of a small frame's decoding.
 type Decoded struct {
+	// start is the payload's start for a frame, and the bytes needed for
+	// Need and NeedExact.
 	start, end, advance int
-	// word is need<<2 | needExactBit | frameBit.
-	word int
+	flags               int // frameBit, needExactBit
 }
 
 const (
 	frameBit     = 1
 	needExactBit = 2
-	maxNeed      = maxInt >> 2
-	minNeed      = -maxInt >> 2
 )
 
 // Frame reports a complete frame: its payload is buf[start:end], and the
 // first advance bytes of buf (header, payload and trailer) are consumed.
 // advance must be positive.
 func Frame(start, end, advance int) Decoded {
-	return Decoded{start: start, end: end, advance: advance, word: frameBit}
+	return Decoded{start: start, end: end, advance: advance, flags: frameBit}
 }
 
 // Consume reports n bytes consumed without a frame: skipped input, or with
@@ -74,24 +73,20 @@ func Consume(n int) Decoded {
 // Reader calls Decode again once at least n bytes are buffered (a lower
 // bound; n at most len(buf) means one more byte).
 func Need(n int) Decoded {
-	return Decoded{word: clampNeed(n) << 2}
+	return Decoded{start: n}
 }
 
 // NeedExact is Need when n is the exact size of the frame being buffered
 // (length codecs once the header is known): the Reader reads until n bytes
 // are buffered, and a stream that ends earlier is missing n-len(buf) bytes.
 func NeedExact(n int) Decoded {
-	return Decoded{word: clampNeed(n)<<2 | needExactBit}
-}
-
-func clampNeed(n int) int {
-	return min(max(n, minNeed), maxNeed)
+	return Decoded{start: n, flags: needExactBit}
 }
 
 // Frame returns the payload's bounds in the buffer and whether d reports a
 // complete frame.
 func (d Decoded) Frame() (start, end int, ok bool) {
-	if d.word&frameBit == 0 {
+	if d.flags&frameBit == 0 {
 		return 0, 0, false
 	}
 	return d.start, d.end, true
@@ -104,10 +99,10 @@ func (d Decoded) Advance() int { return d.advance }
 // bytes to buffer before Decode is called again and whether it is exact;
 // otherwise 0 and false.
 func (d Decoded) Need() (n int, exact bool) {
-	if d.word&frameBit != 0 || d.advance != 0 {
+	if d.flags&frameBit != 0 || d.advance != 0 {
 		return 0, false
 	}
-	return d.word >> 2, d.word&needExactBit != 0
+	return d.start, d.flags&needExactBit != 0
 }
 
 // String describes d, for test failures and debugging.

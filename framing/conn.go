@@ -80,9 +80,7 @@ func (c *Conn) Detach() (net.Conn, []byte, error) {
 	if err := c.w.Flush(); err != nil {
 		return nil, nil, err
 	}
-	c.w.mu.Lock()
-	c.w.err = ErrDetached
-	c.w.mu.Unlock()
+	c.w.stop(ErrDetached)
 	rest := c.r.Detach()
 	if x := c.r.x; x != nil && x.overrode {
 		// The guard's deadline is on the conn: put the caller's back.

@@ -2,6 +2,7 @@ package framing
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand"
@@ -26,7 +27,7 @@ func TestReadFrameIntoLargeFramesDirect(t *testing.T) {
 	stream := encodeAll(t, u32{}, frames)
 	for _, chunk := range []int{7, 1000, 1 << 20} {
 		r := NewReader(fixedChunks(stream, chunk), u32{}, nil)
-		var dst []byte
+		dst := make([]byte, 0, 2<<20) // reused: the direct path needs its room
 		for i, want := range frames {
 			var err error
 			dst, err = r.ReadFrameInto(dst[:0])
@@ -55,7 +56,7 @@ func TestReadFrameIntoDirectResumes(t *testing.T) {
 	for _, cut := range []int{100, 150000, 4 + len(payload) - 1} {
 		src := &stallReader{data: frame[:cut]}
 		r := NewReader(src, u32{}, nil)
-		prefix := []byte("keep:")
+		prefix := append(make([]byte, 0, 300000), "keep:"...)
 		got, err := r.ReadFrameInto(prefix)
 		if Classify(err) != Temporary || !bytes.Equal(got, prefix) {
 			t.Fatalf("cut %d: %q..., %v", cut, got[:min(len(got), 10)], err)
@@ -76,9 +77,65 @@ func TestReadFrameIntoDirectResumes(t *testing.T) {
 func TestReadFrameIntoDirectTruncated(t *testing.T) {
 	frame := encodeAll(t, u32{}, [][]byte{make([]byte, 200000)})
 	r := NewReader(fixedChunks(frame[:150000], 4096), u32{}, nil)
-	_, err := r.ReadFrameInto(nil)
+	_, err := r.ReadFrameInto(make([]byte, 0, 300000))
 	var ue *UnexpectedEOFError
 	if !errors.As(err, &ue) || ue.Missing != int64(len(frame)-150000) || ue.Buffered != 150000 {
 		t.Fatalf("got %v (%+v)", err, ue)
+	}
+}
+
+// lastWithErr returns its data in one read together with err (io.Reader
+// allows n > 0 with io.EOF or any error), then err alone.
+type lastWithErr struct {
+	data []byte
+	err  error
+}
+
+func (s *lastWithErr) Read(p []byte) (int, error) {
+	n := copy(p, s.data)
+	s.data = s.data[n:]
+	if len(s.data) == 0 {
+		return n, s.err
+	}
+	return n, nil
+}
+
+// The last bytes of a large frame arrive with an error: the frame is
+// returned, as ReadFrame returns it, and the error comes with the next
+// call. (Found by review: the direct path reported the error first.)
+func TestReadFrameIntoLastBytesWithError(t *testing.T) {
+	payload := bytes.Repeat([]byte{'p'}, 100<<10)
+	wire := encodeAll(t, u32{}, [][]byte{payload})
+	reset := errors.New("connection reset")
+	for _, tc := range []struct {
+		err, next error
+	}{{io.EOF, io.EOF}, {timeoutErr{}, timeoutErr{}}, {reset, reset}} {
+		for _, room := range []int{0, 200 << 10} {
+			r := NewReader(&lastWithErr{data: wire, err: tc.err}, u32{}, nil)
+			f, err := r.ReadFrameInto(make([]byte, 0, room))
+			if err != nil || !bytes.Equal(f, payload) {
+				t.Fatalf("%v, dst room %d: %d bytes, %v", tc.err, room, len(f), err)
+			}
+			if _, err := r.ReadFrameInto(nil); err != tc.next {
+				t.Fatalf("%v, dst room %d: next call %v", tc.err, room, err)
+			}
+		}
+	}
+}
+
+// A bare header declaring a frame just under the limit, then nothing:
+// ReadFrameInto allocates nothing for the declared size, whatever dst.
+func TestReadFrameIntoHostileHeaderAllocatesLittle(t *testing.T) {
+	hdr := binary.BigEndian.AppendUint32(nil, DefaultMaxFrameSize-16)
+	for _, dst := range [][]byte{nil, make([]byte, 0, 100)} {
+		n := allocatedBytes(func() {
+			r := NewReader(&stallReader{data: bytes.Clone(hdr)}, u32{}, nil)
+			if _, err := r.ReadFrameInto(dst); Classify(err) != Temporary {
+				t.Fatalf("got %v, want a timeout", err)
+			}
+		})
+		if n > 64<<10 {
+			t.Fatalf("dst cap %d: %d bytes allocated for a 4-byte header", cap(dst), n)
+		}
 	}
 }

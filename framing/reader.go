@@ -3,7 +3,6 @@ package framing
 import (
 	"errors"
 	"io"
-	"slices"
 )
 
 // inlineSize is the Reader's own small buffer. A Reader at a frame boundary
@@ -12,9 +11,10 @@ import (
 // directly.
 const inlineSize = 64
 
-// maxHeadroom is the largest frame whose buffer is grown with room for the
-// frames that follow it. Larger frames get a buffer of their size: the
-// extra room would save little and cost a copy of the next frame's start.
+// maxHeadroom is the largest frame whose buffer may be grown with room for
+// the frames that follow it (see grow). Larger frames get a buffer of their
+// size: the extra room would save little and cost a copy of the next
+// frame's start.
 const maxHeadroom = 16 << 10
 
 // maxEmptyReads is how many (0, nil) reads in a row a Reader tolerates
@@ -98,14 +98,15 @@ func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 		buffered := r.end - r.start
 		if r.st.Discard == 0 && buffered > 0 && (buffered >= r.need || r.eof) {
 			d, err := r.dec.Decode(r.buf[r.start:r.end], r.eof, &r.st)
-			if d.advance < 0 || d.advance > buffered || d.word < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
-				(d.word&frameBit != 0 && (d.start < 0 || d.start > d.end || d.end > buffered || d.advance == 0)) {
+			isFrame := d.flags&frameBit != 0
+			if d.advance < 0 || d.advance > buffered || d.start < 0 || r.st.Discard < 0 || r.st.Scanned < 0 ||
+				(isFrame && (d.start > d.end || d.end > buffered || d.advance == 0)) {
 				return nil, false, r.fail(errBadDecoder)
 			}
 			if err != nil {
 				return nil, false, r.decodeError(d.advance, err)
 			}
-			if d.word&frameBit != 0 {
+			if isFrame {
 				frame := r.buf[r.start+d.start : r.start+d.end : r.start+d.end]
 				r.consume(d.advance)
 				r.lastFrame = d.advance
@@ -124,7 +125,7 @@ func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 				r.consume(d.advance)
 				continue
 			}
-			r.need, r.needExact = d.word>>2, d.word&needExactBit != 0
+			r.need, r.needExact = d.start, d.flags&needExactBit != 0
 			if r.need <= buffered {
 				r.need = buffered + 1
 			}
@@ -135,8 +136,13 @@ func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 			}
 			if into != nil && r.needExact && r.need > len(r.buf) && r.need >= directMin && r.x == nil &&
 				r.srcErr == nil && !r.eof {
-				if ok, err := r.readDirect(into); ok || err != nil {
-					return nil, ok, err
+				switch res, err := r.readDirect(into); {
+				case err != nil:
+					return nil, false, err
+				case res == directDone:
+					return nil, true, nil
+				case res == directStopped:
+					continue // decode what arrived before the source's error
 				}
 			}
 		}
@@ -217,10 +223,11 @@ func (r *Reader) Detach() []byte {
 // extended slice, which the caller owns. Errors are as for ReadFrame.
 //
 // A large frame of a length codec (one whose decoder is a HeaderDecoder)
-// that is not yet buffered is read from the source straight into dst, so
-// that its payload is copied once, not into the Reader's buffer and then
-// into dst; unless Options that watch reads (a guard, a budget, Stats) are
-// set.
+// that is not yet buffered, and for which dst has room (a buffer reused
+// from frame to frame), is read from the source straight into dst, so that
+// its payload is copied once; unless Options that watch reads (a guard, a
+// budget, Stats) are set. dst is never grown for bytes that have not
+// arrived.
 func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
 	f, direct, err := r.readFrame(&dst)
 	if err != nil || direct {
@@ -233,31 +240,41 @@ func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
 // caller's memory.
 const directMin = 64 << 10
 
+// The outcomes of readDirect.
+const (
+	directNo      = iota // not possible: read the frame as usual
+	directDone           // the frame is in *into
+	directStopped        // the source failed: its bytes are in the buffer, decode again
+)
+
 // readDirect reads the frame whose exact size is r.need, of which the
-// header and r.end-r.start bytes are buffered, straight into *into. It
-// returns false, changing nothing, when the decoder cannot say where the
-// payload starts. If the source fails first, the bytes read are put back in
-// the buffer and the failure is left for ReadFrame's loop to report, as if
-// they had been read there: a deadline can be resumed, an early end is an
-// *UnexpectedEOFError.
-func (r *Reader) readDirect(into *[]byte) (bool, error) {
+// header and r.end-r.start bytes are buffered, straight into the spare
+// capacity of *into. It changes nothing (directNo) when that is too small
+// or the decoder cannot say where the payload starts. If the source fails
+// first, the bytes read are put back in the buffer and the failure is
+// recorded as fill records it (directStopped), so that ReadFrame's loop
+// decodes them and reports it as if they had been read there: a frame the
+// last bytes completed is returned, a deadline can be resumed, an early
+// end is an *UnexpectedEOFError.
+func (r *Reader) readDirect(into *[]byte) (int, error) {
 	hd, ok := r.dec.(HeaderDecoder)
 	if !ok {
-		return false, nil
+		return directNo, nil
 	}
 	buffered := r.end - r.start
 	skip, size, need, err := hd.DecodeHeader(r.buf[r.start:r.end], false)
-	if err != nil || need != 0 || skip < 0 || skip > buffered || size < 0 || int64(skip)+size != int64(r.need) {
-		return false, nil
+	if err != nil || need != 0 || skip < 0 || skip > buffered || size < 0 || int64(skip)+size != int64(r.need) ||
+		size > int64(cap(*into)-len(*into)) {
+		return directNo, nil
 	}
-	dst := slices.Grow(*into, int(size))
+	dst := *into
 	body := dst[len(dst) : len(dst)+int(size)]
 	got := copy(body, r.buf[r.start+skip:r.end])
 	empty := 0
 	for got < len(body) {
 		n, err := r.rd.Read(body[got:])
 		if n < 0 || n > len(body)-got {
-			return false, r.fail(errors.New("framing: source returned an invalid count"))
+			return directNo, r.fail(errors.New("framing: source returned an invalid count"))
 		}
 		got += n
 		if n == 0 && err == nil {
@@ -266,12 +283,10 @@ func (r *Reader) readDirect(into *[]byte) (bool, error) {
 			}
 		}
 		if err != nil {
-			// Put back what was read: the buffer holds the frame so far,
-			// and ReadFrame's loop reports err.
 			direct := body[buffered-skip : got]
 			if r.end+len(direct) > len(r.buf) {
 				if gerr := r.resize(max(r.end-r.start+len(direct), int(r.initSize))); gerr != nil {
-					return false, r.fail(gerr)
+					return directNo, r.fail(gerr)
 				}
 			}
 			r.end += copy(r.buf[r.end:], direct)
@@ -280,13 +295,13 @@ func (r *Reader) readDirect(into *[]byte) (bool, error) {
 			} else {
 				r.srcErr = err
 			}
-			return false, nil
+			return directStopped, nil
 		}
 	}
 	r.consume(buffered)
 	r.consumed += int64(len(body) - (buffered - skip))
 	*into = dst[:len(dst)+len(body)]
-	return true, nil
+	return directDone, nil
 }
 
 func (r *Reader) consume(n int) {
@@ -465,8 +480,9 @@ func (r *Reader) fillTo() (int, error) {
 
 // grow replaces the buffer by a larger one holding the buffered bytes: at
 // most double the current size, or the initial size, or the size of the
-// previous frame; and no larger than want when want is the frame's exact
-// size.
+// previous frame; and when want is the frame's exact size, no larger than
+// want (but at least the initial size), except for the bounded headroom
+// below.
 func (r *Reader) grow(want int) error {
 	size := 2 * len(r.buf)
 	if size < int(r.initSize) {
@@ -482,16 +498,17 @@ func (r *Reader) grow(want int) error {
 		if size >= want {
 			// The whole frame fits. Capped at its declared size, but never
 			// below the initial size, so that small frames share a buffer
-			// and are read many at a time. A frame a little over the
-			// initial size that follows one at least half as large (frames
-			// of this size are what the stream sends, and it did deliver
-			// one) gets room for 3 more like it, so that these too are read
-			// several at a time instead of one buffer each.
-			size = want
-			if want <= maxHeadroom && r.lastFrame >= want/2 {
-				size = 4 * want
+			// and are read many at a time.
+			size = max(want, int(r.initSize))
+			if want <= maxHeadroom && r.lastFrame >= want/2 && r.lastFill {
+				// Headroom: on a busy stream (the last read filled the
+				// buffer) of frames a little over the initial size (the
+				// previous one, delivered, was at least half this one),
+				// room for 3 more like it, so that these too are read
+				// several at a time instead of taking a buffer each. At
+				// most 4 frames of at most 16 KiB: 64 KiB.
+				size = max(4*want, int(r.initSize))
 			}
-			size = max(size, int(r.initSize))
 		}
 	}
 	return r.resize(size)

@@ -558,3 +558,37 @@ func TestFramesOverInitialSizeShareReads(t *testing.T) {
 		t.Fatalf("buffer of %d bytes for frames of %d", largest, 4+5<<10)
 	}
 }
+
+// The headroom of frames a little over the initial size is bounded: none
+// before a frame of that size was delivered, at most 4 frames of at most
+// 16 KiB after; a larger frame's buffer is its declared size.
+func TestHeadroomIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		first, declared, received int
+		max                       int
+	}{
+		{0, 12 << 10, 9000, 4 + 12<<10},                 // nothing delivered yet
+		{8 << 10, 12 << 10, 9000, 4 * (4 + 12<<10)},     // after a delivered 8 KiB frame
+		{16 << 10, 20 << 10, 17000, 4 + 20<<10},         // over maxHeadroom
+		{8 << 10, 64 << 10, 40000, 2 * (4 + 8<<10) * 4}, // doubling from a small buffer
+	} {
+		var wire []byte
+		if tc.first > 0 {
+			wire = encodeAll(t, u32{}, [][]byte{make([]byte, tc.first)})
+		}
+		wire = binary.BigEndian.AppendUint32(wire, uint32(tc.declared))
+		wire = append(wire, make([]byte, tc.received)...)
+		r := NewReader(&stallReader{data: wire}, u32{}, nil)
+		if tc.first > 0 {
+			if f, err := r.ReadFrame(); err != nil || len(f) != tc.first {
+				t.Fatalf("%+v: first frame %d bytes, %v", tc, len(f), err)
+			}
+		}
+		if _, err := r.ReadFrame(); Classify(err) != Temporary || r.end-r.start != 4+tc.received {
+			t.Fatalf("%+v: %v with %d bytes buffered", tc, err, r.end-r.start)
+		}
+		if len(r.buf) > tc.max {
+			t.Errorf("%+v: buffer of %d bytes", tc, len(r.buf))
+		}
+	}
+}

@@ -255,6 +255,24 @@ func (w *Writer) SetStats(s *Stats) {
 	w.mu.Unlock()
 }
 
+// stop breaks the Writer with err (Detach): it waits for a write in
+// progress to end and drops the frames not yet written, so that nothing is
+// written and no caller's memory is referenced after it returns.
+func (w *Writer) stop(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.err = err
+	for w.writing {
+		w.cond.Wait()
+	}
+	if w.open != nil {
+		w.open.reset()
+		batchPool.Put(w.open)
+		w.open = nil
+	}
+	w.cond.Broadcast()
+}
+
 func (w *Writer) rollback(bufLen, segLen, mark int) {
 	b := w.open
 	if b == nil {
@@ -283,6 +301,13 @@ func (w *Writer) commit(gen uint64) error {
 			return nil
 		}
 		if w.err != nil {
+			if w.writing {
+				// Broken from outside (Detach) while a batch, maybe
+				// holding this caller's frame, is still being written:
+				// its memory may be in use until that write ends.
+				w.cond.Wait()
+				continue
+			}
 			return w.err
 		}
 		if !w.writing && w.open != nil {
