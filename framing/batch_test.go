@@ -260,3 +260,27 @@ func TestStopWaitsForWriteInProgress(t *testing.T) {
 		t.Fatalf("wrote %q", g.buf.Bytes())
 	}
 }
+
+// Flush with nothing open waits for the batch being written (it waits on
+// that batch, not on the open one).
+func TestFlushWaitsForWriteInProgress(t *testing.T) {
+	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
+	w := NewWriter(g, u32{})
+	first := make(chan error, 1)
+	go func() { first <- w.WriteFrame([]byte("first")) }()
+	<-g.entered
+	flushed := make(chan error, 1)
+	go func() { flushed <- w.Flush() }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) while the write was in progress", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,6 +1,7 @@
 package framing
 
 import (
+	"errors"
 	"io"
 	"net"
 	"runtime"
@@ -43,20 +44,24 @@ type Writer struct {
 	enc  Encoder
 	wenc WrapEncoder // enc, when it is one
 
-	mu      sync.Mutex
-	cond    sync.Cond
-	open    *batch // frames queued and not yet taken by a writing goroutine
-	openGen uint64 // generation of the open batch; batches are numbered from 1
-	doneGen uint64 // every batch up to this generation has been written
-	err     error  // sticky *WriterBrokenError
-	stats   *Stats // optional counters
-	callers int32  // goroutines waiting for their frames to be written
-	writing bool   // a goroutine is writing a batch
+	mu       sync.Mutex
+	open     *batch // frames queued and not yet taken by a writing goroutine
+	inflight *batch // the batch being written, generation openGen-1
+	openGen  uint64 // generation of the open batch; batches are numbered from 1
+	doneGen  uint64 // every batch up to this generation has been written
+	err      error  // sticky *WriterBrokenError
+	stats    *Stats // optional counters
+	callers  int32  // goroutines waiting for their frames to be written
+	writing  bool   // a goroutine is writing a batch
 }
 
 // A batch is a run of encoded frames: bytes copied into buf, plus large
 // payloads referenced in place.
 type batch struct {
+	// done is where the callers whose frames are in the batch wait, with
+	// the Writer's mutex: they are woken when it has been written (or
+	// dropped), and one of them is woken earlier to write it.
+	done sync.Cond
 	buf  []byte
 	segs []segment // set once a payload is referenced in place
 	mark int       // start of the part of buf not yet in segs
@@ -83,7 +88,6 @@ func (w *Writer) init(dst io.Writer, enc Encoder) {
 	w.w = dst
 	w.enc = enc
 	w.wenc, _ = enc.(WrapEncoder)
-	w.cond.L = &w.mu
 	w.openGen = 1
 }
 
@@ -178,6 +182,7 @@ func (w *Writer) Buffered() int {
 func (w *Writer) openBatch() *batch {
 	if w.open == nil {
 		w.open = batchPool.Get().(*batch)
+		w.open.done.L = &w.mu
 	}
 	return w.open
 }
@@ -255,6 +260,10 @@ func (w *Writer) SetStats(s *Stats) {
 	w.mu.Unlock()
 }
 
+// errWriterState reports a Writer found waiting for a batch that neither is
+// open nor being written: it cannot happen.
+var errWriterState = errors.New("framing: internal error: writer waits for no batch")
+
 // stop breaks the Writer with err (Detach): it waits for a write in
 // progress to end and drops the frames not yet written, so that nothing is
 // written and no caller's memory is referenced after it returns.
@@ -263,14 +272,21 @@ func (w *Writer) stop(err error) {
 	defer w.mu.Unlock()
 	w.err = err
 	for w.writing {
-		w.cond.Wait()
+		w.inflight.done.Wait()
 	}
-	if w.open != nil {
-		w.open.reset()
-		batchPool.Put(w.open)
+	w.dropOpen()
+}
+
+// dropOpen drops the open batch, which will never be written (the Writer
+// is broken): its callers are woken to return the error, and the
+// references to their payloads are dropped now.
+func (w *Writer) dropOpen() {
+	if b := w.open; b != nil {
 		w.open = nil
+		b.done.Broadcast()
+		b.reset()
+		batchPool.Put(b)
 	}
-	w.cond.Broadcast()
 }
 
 func (w *Writer) rollback(bufLen, segLen, mark int) {
@@ -305,7 +321,7 @@ func (w *Writer) commit(gen uint64) error {
 				// Broken from outside (Detach) while a batch, maybe
 				// holding this caller's frame, is still being written:
 				// its memory may be in use until that write ends.
-				w.cond.Wait()
+				w.inflight.done.Wait()
 				continue
 			}
 			return w.err
@@ -325,28 +341,41 @@ func (w *Writer) commit(gen uint64) error {
 			w.open = nil
 			w.openGen++
 			w.writing = true
+			w.inflight = b
 			w.mu.Unlock()
 			err := w.writeBatch(b)
 			w.mu.Lock()
 			w.writing = false
+			w.inflight = nil
 			if err != nil {
 				w.err = &WriterBrokenError{Err: err}
-				if w.open != nil {
-					// Never to be written: drop the references to
-					// callers' payloads now.
-					w.open.reset()
-					batchPool.Put(w.open)
-					w.open = nil
-				}
+				w.dropOpen()
 			} else {
 				w.doneGen = g
+				if w.open != nil {
+					// The frames queued meanwhile: one of their callers
+					// writes them (only the callers of a batch are woken,
+					// not every waiting goroutine).
+					w.open.done.Signal()
+				}
 			}
+			b.done.Broadcast()
 			b.reset()
 			batchPool.Put(b)
-			w.cond.Broadcast()
 			continue
 		}
-		w.cond.Wait()
+		// Wait on the batch that holds gen: the open one, or the one
+		// being written (a Flush with nothing open). Nothing else is
+		// pending here: no write in progress and nothing open means gen
+		// was written, and a broken Writer returned above.
+		switch {
+		case gen == w.openGen && w.open != nil:
+			w.open.done.Wait()
+		case w.inflight != nil:
+			w.inflight.done.Wait()
+		default:
+			return errWriterState
+		}
 	}
 }
 
