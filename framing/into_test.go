@@ -84,22 +84,6 @@ func TestReadFrameIntoDirectTruncated(t *testing.T) {
 	}
 }
 
-// lastWithErr returns its data in one read together with err (io.Reader
-// allows n > 0 with io.EOF or any error), then err alone.
-type lastWithErr struct {
-	data []byte
-	err  error
-}
-
-func (s *lastWithErr) Read(p []byte) (int, error) {
-	n := copy(p, s.data)
-	s.data = s.data[n:]
-	if len(s.data) == 0 {
-		return n, s.err
-	}
-	return n, nil
-}
-
 // The last bytes of a large frame arrive with an error: the frame is
 // returned, as ReadFrame returns it, and the error comes with the next
 // call. (Found by review: the direct path reported the error first.)
@@ -111,7 +95,7 @@ func TestReadFrameIntoLastBytesWithError(t *testing.T) {
 		err, next error
 	}{{io.EOF, io.EOF}, {timeoutErr{}, timeoutErr{}}, {reset, reset}} {
 		for _, room := range []int{0, 200 << 10} {
-			r := NewReader(&lastWithErr{data: wire, err: tc.err}, u32{}, nil)
+			r := NewReader(&dataThenErr{data: wire, err: tc.err}, u32{}, nil)
 			f, err := r.ReadFrameInto(make([]byte, 0, room))
 			if err != nil || !bytes.Equal(f, payload) {
 				t.Fatalf("%v, dst room %d: %d bytes, %v", tc.err, room, len(f), err)
