@@ -360,7 +360,7 @@ func (r *Reader) endOfStream() error {
 // fill reads once from the source into free buffer space, first making
 // room for r.need bytes (or at least one).
 func (r *Reader) fill() (int, error) {
-	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 {
+	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 && (r.pooled != nil || !r.lastFill) {
 		// Inside a frame with free space and no option watching: nothing
 		// to release, grow or check first.
 		return r.fillTo()
@@ -395,6 +395,13 @@ func (r *Reader) fill() (int, error) {
 	if r.st.Discard > 0 && len(r.buf) < want {
 		// Nothing is buffered: this only sizes the reads.
 		if err := r.grow(want); err != nil {
+			return 0, err
+		}
+	} else if r.pooled == nil && r.lastFill {
+		// The last read filled the inline buffer: the stream is busy, so
+		// read it in pieces of the initial size, not 64 bytes (small
+		// frames would otherwise be read three at a time).
+		if err := r.resize(int(r.initSize)); err != nil {
 			return 0, err
 		}
 	}
