@@ -270,9 +270,9 @@ func (r *Reader) readDirect(into *[]byte) (int, error) {
 	dst := *into
 	body := dst[len(dst) : len(dst)+int(size)]
 	got := copy(body, r.buf[r.start+skip:r.end])
-	empty := 0
+	rd, empty := r.rd, 0
 	for got < len(body) {
-		n, err := r.rd.Read(body[got:])
+		n, err := rd.Read(body[got:])
 		if n < 0 || n > len(body)-got {
 			return directNo, r.fail(errors.New("framing: source returned an invalid count"))
 		}
