@@ -46,6 +46,7 @@ type Reader struct {
 	initSize  uint32
 	needExact bool
 	lastFill  bool // the last read filled all free space: more is likely waiting
+	lastBig   bool // lastFill, and that space was at least half the buffer (see fill)
 	eof       bool
 	inline    [inlineSize]byte
 }
@@ -360,7 +361,7 @@ func (r *Reader) endOfStream() error {
 // fill reads once from the source into free buffer space, first making
 // room for r.need bytes (or at least one).
 func (r *Reader) fill() (int, error) {
-	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 && (r.pooled != nil || !r.lastFill) {
+	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 && (r.pooled != nil || !r.lastBig) {
 		// Inside a frame with free space and no option watching: nothing
 		// to release, grow or check first.
 		return r.fillTo()
@@ -397,10 +398,13 @@ func (r *Reader) fill() (int, error) {
 		if err := r.grow(want); err != nil {
 			return 0, err
 		}
-	} else if r.pooled == nil && r.lastFill {
+	} else if r.pooled == nil && r.lastBig {
 		// The last read filled the inline buffer: the stream is busy, so
 		// read it in pieces of the initial size, not 64 bytes (small
-		// frames would otherwise be read three at a time).
+		// frames would otherwise be read three at a time). A read that
+		// only filled its last few bytes says nothing (the source may give
+		// no more at a time): taking a buffer then would mean giving it
+		// back at the next frame boundary.
 		if err := r.resize(int(r.initSize)); err != nil {
 			return 0, err
 		}
@@ -440,6 +444,7 @@ func (r *Reader) fill() (int, error) {
 		// A read that filled the buffer suggests more bytes are waiting,
 		// unless the buffer ended exactly where the current frame does.
 		r.lastFill = n == free && !(r.needExact && r.start+r.need == len(r.buf))
+		r.lastBig = r.lastFill && 2*free >= len(r.buf)
 		r.end += n
 		total += n
 		// While the frame's exact size is known and not all of it is
@@ -464,9 +469,9 @@ func (r *Reader) fill() (int, error) {
 // state in locals: a frame arriving in small reads makes many calls.
 func (r *Reader) fillTo() (int, error) {
 	rd, buf, end, target := r.rd, r.buf[:len(r.buf):len(r.buf)], r.end, r.start+r.need
+	var n int
 	var err error
 	for {
-		var n int
 		n, err = rd.Read(buf[end:])
 		if n < 0 || n > len(buf)-end {
 			err = errors.New("framing: source returned an invalid count")
@@ -482,6 +487,7 @@ func (r *Reader) fillTo() (int, error) {
 	// A read that filled the buffer suggests more bytes are waiting, unless
 	// the buffer ended exactly where the frame does.
 	r.lastFill = end == len(buf) && !(r.needExact && target == len(buf))
+	r.lastBig = r.lastFill && 2*n >= len(buf) // the last read took all its free space: n of it
 	return total, err
 }
 

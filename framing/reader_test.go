@@ -592,3 +592,36 @@ func TestHeadroomIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// Small frames: a busy source (reads that fill the inline buffer) moves the
+// Reader to a buffer of the initial size, read in large pieces; a source
+// that gives a few bytes at a time leaves it in the inline buffer, instead
+// of taking a pooled buffer and giving it back at every frame boundary.
+func TestSmallFramesBufferChoice(t *testing.T) {
+	frames := make([][]byte, 500)
+	for i := range frames {
+		frames[i] = bytes.Repeat([]byte{byte(i)}, 16)
+	}
+	stream := encodeAll(t, u32{}, frames)
+	for _, tc := range []struct {
+		chunk  int
+		pooled bool
+	}{{7, false}, {len(stream), true}} {
+		src := &countReader{r: fixedChunks(stream, tc.chunk)}
+		r := NewReader(src, u32{}, nil)
+		everPooled := false
+		for i, want := range frames {
+			f, err := r.ReadFrame()
+			if err != nil || !bytes.Equal(f, want) {
+				t.Fatalf("chunks of %d, frame %d: %q, %v", tc.chunk, i, f, err)
+			}
+			everPooled = everPooled || r.pooled != nil
+		}
+		if everPooled != tc.pooled {
+			t.Errorf("chunks of %d: pooled buffer taken: %v, want %v", tc.chunk, everPooled, tc.pooled)
+		}
+		if tc.pooled && src.reads > len(stream)/int(DefaultInitialBufferSize)+3 {
+			t.Errorf("chunks of %d: %d reads for %d bytes", tc.chunk, src.reads, len(stream))
+		}
+	}
+}
