@@ -284,3 +284,68 @@ func TestFlushWaitsForWriteInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// yieldWriter records writes and yields in each, so that writers pile up
+// behind it.
+type yieldWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (y *yieldWriter) Write(p []byte) (int, error) {
+	runtime.Gosched()
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.buf.Write(p)
+}
+
+// Several Writers share the pool of batches, and a batch's waiters wait on
+// a Cond whose lock is its Writer's mutex: a batch must not go to another
+// Writer while a goroutine woken from it has not yet taken that mutex
+// back. Many Writers with many writers each, every frame checked.
+func TestWritersShareBatchesSafely(t *testing.T) {
+	const writers, perWriter, frames = 6, 8, 200
+	dsts := make([]*yieldWriter, writers)
+	var wg sync.WaitGroup
+	for i := range dsts {
+		dsts[i] = &yieldWriter{}
+		w := NewWriter(dsts[i], u32{})
+		for g := 0; g < perWriter; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for k := 0; k < frames; k++ {
+					var err error
+					p := []byte(fmt.Sprintf("%d:%d", g, k))
+					if k%50 == 49 {
+						err = w.Flush()
+					} else {
+						err = w.WriteFrame(p)
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}(g)
+		}
+	}
+	wg.Wait()
+	for i, d := range dsts {
+		next := make([]int, perWriter)
+		r := NewReader(bytes.NewReader(d.buf.Bytes()), u32{}, nil)
+		for _, f := range readAll(t, r) {
+			var g, k int
+			if _, err := fmt.Sscanf(string(f), "%d:%d", &g, &k); err != nil || g < 0 || g >= perWriter {
+				t.Fatalf("writer %d: frame %q", i, f)
+			}
+			for next[g]%50 == 49 {
+				next[g]++ // the Flush calls wrote no frame
+			}
+			if k != next[g] {
+				t.Fatalf("writer %d, goroutine %d: frame %d, want %d", i, g, k, next[g])
+			}
+			next[g]++
+		}
+	}
+}

@@ -61,12 +61,14 @@ type batch struct {
 	// done is where the callers whose frames are in the batch wait, with
 	// the Writer's mutex: they are woken when it has been written (or
 	// dropped), and one of them is woken earlier to write it.
-	done sync.Cond
-	buf  []byte
-	segs []segment // set once a payload is referenced in place
-	mark int       // start of the part of buf not yet in segs
-	iov  net.Buffers
-	wv   net.Buffers // what a vectored write consumes
+	done    sync.Cond
+	waiters int  // goroutines inside done.Wait
+	retired bool // written or dropped while waiters were inside done.Wait
+	buf     []byte
+	segs    []segment // set once a payload is referenced in place
+	mark    int       // start of the part of buf not yet in segs
+	iov     net.Buffers
+	wv      net.Buffers // what a vectored write consumes
 }
 
 // A segment is either buf[off:end] or ext.
@@ -272,7 +274,7 @@ func (w *Writer) stop(err error) {
 	defer w.mu.Unlock()
 	w.err = err
 	for w.writing {
-		w.inflight.done.Wait()
+		w.wait(w.inflight)
 	}
 	w.dropOpen()
 }
@@ -284,9 +286,34 @@ func (w *Writer) dropOpen() {
 	if b := w.open; b != nil {
 		w.open = nil
 		b.done.Broadcast()
-		b.reset()
+		w.retire(b)
+	}
+}
+
+// wait waits on b.done. b goes back to the pool only once every goroutine
+// woken from its Wait has come out of it: Wait takes done.L again on its
+// way out, and a batch taken from the pool by another Writer would by then
+// point it at that Writer's mutex.
+func (w *Writer) wait(b *batch) {
+	b.waiters++
+	b.done.Wait()
+	b.waiters--
+	if b.retired && b.waiters == 0 {
+		b.retired = false
 		batchPool.Put(b)
 	}
+}
+
+// retire empties a batch that was written or dropped (its callers woken)
+// and gives it back to the pool, or leaves that to the last goroutine to
+// come out of its Wait.
+func (w *Writer) retire(b *batch) {
+	b.reset()
+	if b.waiters > 0 {
+		b.retired = true
+		return
+	}
+	batchPool.Put(b)
 }
 
 func (w *Writer) rollback(bufLen, segLen, mark int) {
@@ -300,7 +327,7 @@ func (w *Writer) rollback(bufLen, segLen, mark int) {
 	b.mark = mark
 	if len(b.buf) == 0 && len(b.segs) == 0 {
 		w.open = nil
-		batchPool.Put(b)
+		w.retire(b)
 	}
 }
 
@@ -321,7 +348,7 @@ func (w *Writer) commit(gen uint64) error {
 				// Broken from outside (Detach) while a batch, maybe
 				// holding this caller's frame, is still being written:
 				// its memory may be in use until that write ends.
-				w.inflight.done.Wait()
+				w.wait(w.inflight)
 				continue
 			}
 			return w.err
@@ -360,8 +387,7 @@ func (w *Writer) commit(gen uint64) error {
 				}
 			}
 			b.done.Broadcast()
-			b.reset()
-			batchPool.Put(b)
+			w.retire(b)
 			continue
 		}
 		// Wait on the batch that holds gen: the open one, or the one
@@ -370,9 +396,9 @@ func (w *Writer) commit(gen uint64) error {
 		// was written, and a broken Writer returned above.
 		switch {
 		case gen == w.openGen && w.open != nil:
-			w.open.done.Wait()
+			w.wait(w.open)
 		case w.inflight != nil:
-			w.inflight.done.Wait()
+			w.wait(w.inflight)
 		default:
 			return errWriterState
 		}
