@@ -349,3 +349,50 @@ func TestWritersShareBatchesSafely(t *testing.T) {
 		}
 	}
 }
+
+// emptyOK encodes an empty payload as no bytes at all and refuses "bad".
+type emptyOK struct{}
+
+func (emptyOK) AppendFrame(dst, p []byte) ([]byte, error) {
+	if string(p) == "bad" {
+		return dst, &PayloadError{Size: len(p), Reason: "bad"}
+	}
+	return append(dst, p...), nil
+}
+
+// A refused frame rolled back out of a batch that holds only a frame of no
+// bytes, whose caller waits on it: the caller still returns. (Found by
+// review: the empty batch was dropped and its caller never woken.)
+func TestRollbackKeepsWaitedBatch(t *testing.T) {
+	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
+	w := NewWriter(g, emptyOK{})
+	first := make(chan error, 1)
+	go func() { first <- w.WriteFrame([]byte("first")) }()
+	<-g.entered
+	empty := make(chan error, 1)
+	go func() { empty <- w.WriteFrame(nil) }()
+	for { // wait until the empty frame's caller waits on the open batch
+		w.mu.Lock()
+		waiting := w.open != nil && w.open.waiters > 0
+		w.mu.Unlock()
+		if waiting {
+			break
+		}
+		runtime.Gosched()
+	}
+	var pe *PayloadError
+	if err := w.WriteFrame([]byte("bad")); !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	close(g.gate)
+	for _, c := range []chan error{first, empty} {
+		select {
+		case err := <-c:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a caller was never woken")
+		}
+	}
+}

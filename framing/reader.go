@@ -301,6 +301,7 @@ func (r *Reader) readDirect(into *[]byte) (int, error) {
 	}
 	r.consume(buffered)
 	r.consumed += int64(len(body) - (buffered - skip))
+	r.lastFill, r.lastBig = false, false // the reads went into dst: they say nothing of the buffer
 	*into = dst[:len(dst)+len(body)]
 	return directDone, nil
 }
@@ -398,13 +399,17 @@ func (r *Reader) fill() (int, error) {
 		if err := r.grow(want); err != nil {
 			return 0, err
 		}
-	} else if r.pooled == nil && r.lastBig {
+	} else if r.pooled == nil && r.lastBig && r.start < r.end && int(r.initSize) > inlineSize &&
+		(r.x == nil || r.x.budget == nil) {
 		// The last read filled the inline buffer: the stream is busy, so
 		// read it in pieces of the initial size, not 64 bytes (small
 		// frames would otherwise be read three at a time). A read that
 		// only filled its last few bytes says nothing (the source may give
 		// no more at a time): taking a buffer then would mean giving it
-		// back at the next frame boundary.
+		// back at the next frame boundary. Only inside a frame (at a
+		// boundary the next read may wait for a long time, and an idle
+		// connection holds no buffer), and not under a memory budget
+		// (frames that fit the inline buffer need none of it).
 		if err := r.resize(int(r.initSize)); err != nil {
 			return 0, err
 		}

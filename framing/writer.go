@@ -325,7 +325,9 @@ func (w *Writer) rollback(bufLen, segLen, mark int) {
 	clear(b.segs[segLen:])
 	b.segs = b.segs[:segLen]
 	b.mark = mark
-	if len(b.buf) == 0 && len(b.segs) == 0 {
+	if len(b.buf) == 0 && len(b.segs) == 0 && b.waiters == 0 {
+		// Empty and nobody waits on it (a frame may encode to no bytes:
+		// its caller waits on the batch, which then stays open).
 		w.open = nil
 		w.retire(b)
 	}
