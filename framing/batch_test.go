@@ -212,17 +212,24 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 	return g.buf.Write(p)
 }
 
+// writingFirst returns a Writer whose first frame's write is in progress,
+// held in g until g.gate is closed; first gets that WriteFrame's result.
+func writingFirst(enc Encoder) (w *Writer, g *gateWriter, first chan error) {
+	g = &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
+	w = NewWriter(g, enc)
+	first = make(chan error, 1)
+	go func() { first <- w.WriteFrame([]byte("first")) }()
+	<-g.entered
+	return w, g, first
+}
+
 // Breaking a Writer from outside (Detach) while a write is in the kernel:
 // stop waits for that write, the frames queued behind it are dropped with
 // the error, and nothing is written afterwards. (Found by review: callers,
 // a Batch's Flush among them, could return while their memory was still
 // being written.)
 func TestStopWaitsForWriteInProgress(t *testing.T) {
-	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
-	w := NewWriter(g, u32{})
-	first := make(chan error, 1)
-	go func() { first <- w.WriteFrame([]byte("first")) }()
-	<-g.entered // the first frame's write is in progress
+	w, g, first := writingFirst(u32{}) // the first frame's write is in progress
 	second := make(chan error, 1)
 	go func() { second <- w.WriteFrame([]byte("second")) }()
 	for { // wait until the second frame is queued behind it
@@ -264,11 +271,7 @@ func TestStopWaitsForWriteInProgress(t *testing.T) {
 // Flush with nothing open waits for the batch being written (it waits on
 // that batch, not on the open one).
 func TestFlushWaitsForWriteInProgress(t *testing.T) {
-	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
-	w := NewWriter(g, u32{})
-	first := make(chan error, 1)
-	go func() { first <- w.WriteFrame([]byte("first")) }()
-	<-g.entered
+	w, g, first := writingFirst(u32{})
 	flushed := make(chan error, 1)
 	go func() { flushed <- w.Flush() }()
 	select {
@@ -364,11 +367,7 @@ func (emptyOK) AppendFrame(dst, p []byte) ([]byte, error) {
 // bytes, whose caller waits on it: the caller still returns. (Found by
 // review: the empty batch was dropped and its caller never woken.)
 func TestRollbackKeepsWaitedBatch(t *testing.T) {
-	g := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
-	w := NewWriter(g, emptyOK{})
-	first := make(chan error, 1)
-	go func() { first <- w.WriteFrame([]byte("first")) }()
-	<-g.entered
+	w, g, first := writingFirst(emptyOK{})
 	empty := make(chan error, 1)
 	go func() { empty <- w.WriteFrame(nil) }()
 	for { // wait until the empty frame's caller waits on the open batch

@@ -100,16 +100,21 @@ func (s *seqReader) Read(p []byte) (int, error) {
 }
 
 func TestIdleReaderHoldsBuffer(t *testing.T) {
-	frame := encodeAll(t, u32{}, [][]byte{make([]byte, 1000)})
-	r := NewReader(&seqReader{chunks: [][]byte{frame}}, u32{}, nil)
-	if f, err := r.ReadFrame(); err != nil || len(f) != 1000 {
-		t.Fatal(len(f), err)
-	}
-	if _, err := r.ReadFrame(); Classify(err) != Temporary {
-		t.Fatal(err)
-	}
-	if r.pooled != nil {
-		t.Fatalf("idle Reader (blocked in read, nothing buffered) holds a %d-byte pooled buffer", cap(*r.pooled))
+	// 60: a frame of exactly 64 bytes, which fills the inline buffer in
+	// one read (a busy stream would move to a pooled buffer; an idle one
+	// must not).
+	for _, size := range []int{1000, 60} {
+		frame := encodeAll(t, u32{}, [][]byte{make([]byte, size)})
+		r := NewReader(&seqReader{chunks: [][]byte{frame}}, u32{}, nil)
+		if f, err := r.ReadFrame(); err != nil || len(f) != size {
+			t.Fatal(len(f), err)
+		}
+		if _, err := r.ReadFrame(); Classify(err) != Temporary {
+			t.Fatal(err)
+		}
+		if r.pooled != nil {
+			t.Fatalf("%d-byte frame: idle Reader (blocked in read, nothing buffered) holds a %d-byte pooled buffer", size, cap(*r.pooled))
+		}
 	}
 }
 
