@@ -61,9 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		c, err := datagram.New(pc, &opts)
+		c, err := framed(pc, &opts)
 		if err != nil {
-			pc.Close()
 			return err
 		}
 		defer c.Close()
@@ -80,9 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		c, err := datagram.New(pc, &opts)
+		c, err := framed(pc, &opts)
 		if err != nil {
-			pc.Close()
 			return err
 		}
 		defer c.Close()
@@ -216,4 +214,13 @@ func echo(ctx context.Context, c *datagram.Conn, n, size int, wait time.Duration
 		}
 	}
 	return res, <-sent
+}
+
+// framed wraps pc for frames, closing it if that fails.
+func framed(pc net.PacketConn, opts *datagram.Options) (*datagram.Conn, error) {
+	c, err := datagram.New(pc, opts)
+	if err != nil {
+		pc.Close()
+	}
+	return c, err
 }
