@@ -114,7 +114,7 @@ func TestDecoders(t *testing.T) {
 				for _, chunk := range []int{0, 7} {
 					want := impl.Want(s)
 					d := impl.New(&LoopReader{Data: s.Data, Max: chunk}, s)
-					err := Verify(d, want, len(want)*3/2)
+					err := Verify(d, impl.Kind, want, len(want)*3/2)
 					switch {
 					case err != nil && impl.Name == "goframe" && chunk == 7:
 						t.Logf("%s/%s/%d/chunk %d fails as expected: %v", codec, impl.Name, size, chunk, err)
@@ -133,7 +133,7 @@ func TestLineDecoders(t *testing.T) {
 		for _, impl := range LineDecoders() {
 			for _, chunk := range []int{0, 7} {
 				d := impl.New(&LoopReader{Data: s.Data, Max: chunk}, s)
-				if err := Verify(d, s.Frames, len(s.Frames)*3/2); err != nil {
+				if err := Verify(d, impl.Kind, s.Frames, len(s.Frames)*3/2); err != nil {
 					t.Errorf("%s/%d/chunk %d: %v", impl.Name, size, chunk, err)
 				}
 			}

@@ -28,7 +28,7 @@ type Kind string
 const (
 	View  Kind = "view"  // points into the decoder's buffer, valid until the next call
 	Copy  Kind = "copy"  // copied into memory the caller (or a pool) reuses
-	Owned Kind = "owned" // a new allocation per frame that the caller keeps
+	Owned Kind = "owned" // memory the caller keeps, never changed by later reads
 	Bound Kind = "bound" // the lower bound: a copy of the payload, no parsing
 )
 
@@ -85,7 +85,7 @@ func Decoders(codec Codec) []DecoderImpl {
 		}},
 		{Name: "framekit-owned", Kind: Owned, New: func(r *LoopReader, _ *Stream) Decoder {
 			fr := framing.NewReader(r, fc, opts)
-			return decodeFunc(func() ([]byte, error) { return fr.ReadFrameInto(nil) })
+			return decodeFunc(fr.ReadFrameOwned)
 		}},
 	}
 	switch codec {

@@ -29,7 +29,7 @@ func sizeName(n int) string {
 func benchDecode(b *testing.B, s *Stream, impl DecoderImpl, chunk int) {
 	want := impl.Want(s)
 	d := impl.New(&LoopReader{Data: s.Data, Max: chunk}, s)
-	if err := Verify(d, want, len(want)); err != nil {
+	if err := Verify(d, impl.Kind, want, len(want)); err != nil {
 		b.Fatalf("FAIL %s decodes wrongly (not timed): %v", impl.Name, err)
 	}
 	b.SetBytes(int64(s.Size))

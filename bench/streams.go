@@ -194,8 +194,11 @@ func mismatch(got, want []byte, i int) error {
 }
 
 // Verify reads n frames with d and compares each in full with want, in
-// turn (want repeats, as the stream does).
-func Verify(d Decoder, want [][]byte, n int) error {
+// turn (want repeats, as the stream does). For a decoder of owned frames
+// (kind Owned) it also keeps every frame and compares them all again at
+// the end: a frame the decoder changed later is not owned.
+func Verify(d Decoder, kind Kind, want [][]byte, n int) error {
+	var kept [][]byte
 	for i := range n {
 		f, err := d.Next()
 		if err != nil {
@@ -203,6 +206,14 @@ func Verify(d Decoder, want [][]byte, n int) error {
 		}
 		if err := Check(f, want[i%len(want)], i); err != nil {
 			return err
+		}
+		if kind == Owned {
+			kept = append(kept, f)
+		}
+	}
+	for i, f := range kept {
+		if err := Check(f, want[i%len(want)], i); err != nil {
+			return fmt.Errorf("kept frame changed by later reads: %w", err)
 		}
 	}
 	return nil

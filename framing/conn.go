@@ -117,6 +117,16 @@ func (c *Conn) ReadFrameInto(dst []byte) ([]byte, error) {
 	return append(dst, f...), nil
 }
 
+// ReadFrameOwned returns the next frame (or what is left of it) in memory
+// the caller owns; see Reader.ReadFrameOwned.
+func (c *Conn) ReadFrameOwned() ([]byte, error) {
+	f, err := c.ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	return c.r.owned(f), nil
+}
+
 // WriteFrame writes p as one frame; see Writer.WriteFrame.
 func (c *Conn) WriteFrame(p []byte) error { return c.w.WriteFrame(p) }
 

@@ -5,7 +5,8 @@
 // goroutine at a time may read.
 //
 // Buffers: a frame returned by ReadFrame is a view into the Reader's buffer,
-// valid until the next call on the Reader; ReadFrameInto returns a copy.
+// valid until the next call on the Reader; ReadFrameInto returns a copy,
+// and ReadFrameOwned a frame to keep (small ones share blocks).
 //
 // The shortest working use, with a codec from the lengthprefix package:
 //

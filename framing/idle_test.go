@@ -75,7 +75,7 @@ func TestIdleConnHeap(t *testing.T) {
 	after := heap()
 	per := (int64(after) - int64(before)) / int64(len(conns))
 	t.Logf("%d bytes of heap per idle framed conn", per)
-	// The Conn struct is 488 bytes (a 512-byte size class); about 90 more
+	// The Conn struct is 448 bytes (a size class of its own); about 90 more
 	// are runtime bookkeeping not yet accounted for. A read buffer or write
 	// batch kept while idle would add 4 KiB or more.
 	if per > 640 {

@@ -38,12 +38,14 @@ type Reader struct {
 	lastFrame  int     // size of the last frame consumed, for shrinking
 	srcErr     error   // an error the source returned with data, reported once the data is used
 	st         DecodeState
-	consumed   int64      // stream offset of buf[start]
-	err        error      // sticky fatal error
-	x          *readerExt // optional features (Options); nil when none is on
+	consumed   int64             // stream offset of buf[start]
+	err        error             // sticky fatal error
+	x          *readerExt        // optional features (Options); nil when none is on
+	ownBlock   *[ownedBlock]byte // ReadFrameOwned's block, of which ownOff bytes are handed out
 	// Small fields together, so that they share a word: every idle
 	// connection carries a Reader.
 	initSize  uint32
+	ownOff    uint16
 	needExact bool
 	lastFill  bool // the last read filled all free space: more is likely waiting
 	lastBig   bool // lastFill, and that space was at least half the buffer (see fill)
@@ -213,6 +215,7 @@ func (r *Reader) Detach() []byte {
 	rest := append([]byte(nil), r.buf[r.start:r.end]...)
 	r.start, r.end = 0, 0
 	r.release()
+	r.ownBlock, r.ownOff = nil, 0
 	if r.x != nil {
 		r.x.body = nil
 	}
@@ -235,6 +238,74 @@ func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	return append(dst, f...), nil
+}
+
+// The blocks ReadFrameOwned carves small frames from.
+const (
+	ownedBlock = 4 << 10 // bytes per block
+	ownedMax   = 512     // larger frames get an allocation of their own
+)
+
+// ReadFrameOwned returns the next frame's payload in memory the caller
+// owns, as ReadFrameInto(nil) does: later calls never change it. It is the
+// cheaper way to keep many small frames: while more bytes are buffered
+// behind a frame (a busy stream), frames of up to 512 bytes are carved one
+// after another from 4 KiB blocks, one allocation for many frames. Each
+// has a capacity equal to its length, so appending to one copies it
+// instead of touching its neighbour; but a small frame kept alive keeps
+// its whole block in memory. The Reader lets go of its block when it
+// returns the last buffered frame, so an idle Reader holds none. Errors
+// are as for ReadFrame.
+func (r *Reader) ReadFrameOwned() ([]byte, error) {
+	f, err := r.ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	return r.owned(f), nil
+}
+
+// owned returns a copy of f in memory the caller owns (see ReadFrameOwned).
+func (r *Reader) owned(f []byte) []byte {
+	n, off := len(f), int(r.ownOff)
+	if blk := r.ownBlock; blk != nil && n <= ownedBlock-off && r.end > r.start {
+		// The common case on a busy stream: the next piece of the block
+		// (the block pointer is not stored again: that store costs a
+		// write barrier while the GC runs).
+		b := blk[off : off+n : off+n]
+		copy(b, f)
+		r.ownOff = uint16(off + n)
+		return b
+	}
+	return r.ownedSlow(f)
+}
+
+// ownedSlow is owned for a large frame, a frame that needs a new block, and
+// the last frame buffered.
+func (r *Reader) ownedSlow(f []byte) []byte {
+	n, blk, off := len(f), r.ownBlock, int(r.ownOff)
+	busy := r.end > r.start
+	if n > ownedMax || ((blk == nil || n > ownedBlock-off) && !busy) {
+		// A large frame, or the last one buffered and no room left: no
+		// new block for what may be the end of a burst.
+		if !busy {
+			r.ownBlock, r.ownOff = nil, 0
+		}
+		b := make([]byte, n)
+		copy(b, f)
+		return b
+	}
+	if blk == nil || n > ownedBlock-off {
+		blk, off = new([ownedBlock]byte), 0
+	}
+	b := blk[off : off+n : off+n]
+	copy(b, f)
+	if busy {
+		r.ownBlock, r.ownOff = blk, uint16(off+n)
+	} else {
+		// Possibly the end of a burst: an idle Reader holds no block.
+		r.ownBlock, r.ownOff = nil, 0
+	}
+	return b
 }
 
 // directMin is the smallest frame ReadFrameInto reads straight into the
@@ -322,6 +393,7 @@ func (r *Reader) fail(err error) error {
 	// Nothing more will be read: give the buffer back (to the budget too).
 	r.start, r.end = 0, 0
 	r.release()
+	r.ownBlock, r.ownOff = nil, 0
 	return err
 }
 

@@ -1,0 +1,150 @@
+package framing
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand"
+	"net"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Frames from ReadFrameOwned stay as they were while the Reader reads on:
+// every frame of a stream is kept and compared at the end, in every
+// chunking, for sizes around the block carving's limits (0, 512, 513, a
+// block's worth).
+func TestReadFrameOwnedKeepsFrames(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	var frames [][]byte
+	for _, n := range []int{0, 1, 16, ownedMax, ownedMax + 1, ownedBlock - 1, ownedBlock, 3} {
+		f := make([]byte, n)
+		rng.Read(f)
+		frames = append(frames, f)
+	}
+	frames = append(frames, randomFrames(rng, 2000, 600)...)
+	stream := encodeAll(t, u32{}, frames)
+	for _, chunk := range []int{1, 7, 100, 4096, len(stream)} {
+		r := NewReader(fixedChunks(stream, chunk), u32{}, nil)
+		var got [][]byte
+		for {
+			f, err := r.ReadFrameOwned()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("chunks of %d, frame %d: %v", chunk, len(got), err)
+			}
+			if f == nil || cap(f) != len(f) {
+				t.Fatalf("chunks of %d, frame %d: len %d, cap %d, nil %v", chunk, len(got), len(f), cap(f), f == nil)
+			}
+			got = append(got, f)
+		}
+		if diff := cmp.Diff(frames, got); diff != "" {
+			t.Fatalf("chunks of %d: frames differ (-want +got):\n%s", chunk, diff)
+		}
+	}
+}
+
+// Appending to an owned frame cannot change the frame after it, even when
+// both were carved from one block.
+func TestReadFrameOwnedAppendCopies(t *testing.T) {
+	stream := encodeAll(t, u32{}, [][]byte{[]byte("first"), []byte("second"), []byte("third")})
+	r := NewReader(bytes.NewReader(stream), u32{}, nil)
+	a, err := r.ReadFrameOwned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.ReadFrameOwned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &a[:1][0] == &b[:1][0] || r.ownBlock == nil {
+		t.Fatal("the frames were not carved from one block; the test proves nothing")
+	}
+	a = append(a, "XXXXXXXX"...)
+	if string(a) != "firstXXXXXXXX" || string(b) != "second" {
+		t.Fatalf("after an append: %q, %q", a, b)
+	}
+}
+
+// On a busy stream small owned frames cost far less than an allocation
+// each; the Reader lets go of its block with the last buffered frame, so
+// an idle Reader holds none.
+func TestReadFrameOwnedBlocks(t *testing.T) {
+	frame := encodeAll(t, u32{}, [][]byte{bytes.Repeat([]byte("x"), 16)})
+	stream := bytes.Repeat(frame, 10000)
+	r := NewReader(bytes.NewReader(stream), u32{}, &Options{InitialBufferSize: 64 << 10})
+	allocs := testing.AllocsPerRun(9000, func() {
+		if _, err := r.ReadFrameOwned(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// 20-byte frames, 16 B kept: 4096/16 = 256 frames per block, plus the
+	// Reader's buffer for the first read.
+	if allocs > 0.02 {
+		t.Fatalf("%.3f allocations per frame", allocs)
+	}
+	for {
+		if _, err := r.ReadFrameOwned(); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		if r.end == r.start && r.ownBlock != nil {
+			t.Fatal("the Reader kept its block after the last buffered frame")
+		}
+	}
+
+	// One frame per read (request and response): an allocation of the
+	// frame's size each, no block.
+	r = NewReader(fixedChunks(bytes.Repeat(frame, 100), len(frame)), u32{}, nil)
+	got := allocatedBytes(func() {
+		for i := 0; i < 100; i++ {
+			if _, err := r.ReadFrameOwned(); err != nil {
+				t.Fatal(err)
+			}
+			if r.ownBlock != nil {
+				t.Fatalf("frame %d: a block was kept for one frame per read", i)
+			}
+		}
+	})
+	if got > 100*64 {
+		t.Fatalf("%d bytes allocated for 100 frames of 16 bytes, one per read", got)
+	}
+}
+
+// Errors come back with a nil frame, and a Conn hands out the rest of a
+// frame that Read returned in part as an owned frame.
+func TestReadFrameOwnedErrorsAndConn(t *testing.T) {
+	r := NewReader(bytes.NewReader([]byte{0, 0, 0, 9, 1}), u32{}, nil)
+	f, err := r.ReadFrameOwned()
+	var ue *UnexpectedEOFError
+	if f != nil || !errors.As(err, &ue) {
+		t.Fatalf("%q, %v; want nil and an *UnexpectedEOFError", f, err)
+	}
+
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		w := NewWriter(a, u32{})
+		_ = w.WriteFrame([]byte("hello, world"))
+		_ = w.WriteFrame([]byte("next"))
+	}()
+	c := NewConn(b, u32{}, nil)
+	head := make([]byte, 5)
+	if n, err := c.Read(head); err != nil || string(head[:n]) != "hello" {
+		t.Fatalf("Read: %q, %v", head[:n], err)
+	}
+	rest, err := c.ReadFrameOwned()
+	if err != nil || string(rest) != ", world" {
+		t.Fatalf("rest: %q, %v", rest, err)
+	}
+	next, err := c.ReadFrameOwned()
+	if err != nil || string(next) != "next" || string(rest) != ", world" {
+		t.Fatalf("next: %q, %v (rest now %q)", next, err, rest)
+	}
+}
