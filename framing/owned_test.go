@@ -50,8 +50,11 @@ func TestReadFrameOwnedKeepsFrames(t *testing.T) {
 // Appending to an owned frame cannot change the frame after it, even when
 // both were carved from one block.
 func TestReadFrameOwnedAppendCopies(t *testing.T) {
-	stream := encodeAll(t, u32{}, [][]byte{[]byte("first"), []byte("second"), []byte("third")})
-	r := NewReader(bytes.NewReader(stream), u32{}, nil)
+	frames := [][]byte{[]byte("first"), []byte("second")}
+	for i := 0; i < 8; i++ { // enough behind them for a block (a busy stream)
+		frames = append(frames, []byte("more frames"))
+	}
+	r := NewReader(bytes.NewReader(encodeAll(t, u32{}, frames)), u32{}, nil)
 	a, err := r.ReadFrameOwned()
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +116,22 @@ func TestReadFrameOwnedBlocks(t *testing.T) {
 	})
 	if got > 100*64 {
 		t.Fatalf("%d bytes allocated for 100 frames of 16 bytes, one per read", got)
+	}
+
+	// A trickle: 7-byte reads leave a few bytes of the next frame behind
+	// most frames, and none behind one in seven. That is no busy stream:
+	// no block is taken to be dropped a few frames later (it was, at 4 KiB
+	// per 7 frames).
+	r = NewReader(fixedChunks(bytes.Repeat(frame, 700), 7), u32{}, nil)
+	got = allocatedBytes(func() {
+		for i := 0; i < 700; i++ {
+			if _, err := r.ReadFrameOwned(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if got > 700*64 {
+		t.Fatalf("%d bytes allocated for 700 frames of 16 bytes in 7-byte reads (%d a frame)", got, got/700)
 	}
 }
 

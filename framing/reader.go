@@ -283,11 +283,15 @@ func (r *Reader) owned(f []byte) []byte {
 // the last frame buffered.
 func (r *Reader) ownedSlow(f []byte) []byte {
 	n, blk, off := len(f), r.ownBlock, int(r.ownOff)
-	busy := r.end > r.start
-	if n > ownedMax || ((blk == nil || n > ownedBlock-off) && !busy) {
-		// A large frame, or the last one buffered and no room left: no
-		// new block for what may be the end of a burst.
-		if !busy {
+	behind := r.end - r.start
+	if n > ownedMax || ((blk == nil || n > ownedBlock-off) && behind < max(n, inlineSize/2)) {
+		// A large frame, or no room left and no sign of a busy stream: a
+		// new block is taken only when at least a frame as large as this
+		// one, and at least half the inline buffer, is buffered behind it
+		// (reads larger than small frames). A trickle (small reads leave a few bytes of the next frame
+		// behind most frames, and none behind some) would otherwise take a
+		// block for every few frames and use little of it.
+		if behind == 0 {
 			r.ownBlock, r.ownOff = nil, 0
 		}
 		b := make([]byte, n)
@@ -299,7 +303,7 @@ func (r *Reader) ownedSlow(f []byte) []byte {
 	}
 	b := blk[off : off+n : off+n]
 	copy(b, f)
-	if busy {
+	if behind > 0 {
 		r.ownBlock, r.ownOff = blk, uint16(off+n)
 	} else {
 		// Possibly the end of a burst: an idle Reader holds no block.
