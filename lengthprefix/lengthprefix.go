@@ -223,32 +223,6 @@ func (l *layout) putField(b []byte, v uint64) {
 	}
 }
 
-func (l *layout) decode(buf []byte, st *framing.DecodeState) (framing.Decoded, error) {
-	if l.plain && len(buf) >= l.hdr {
-		// The common layout, a length then that many bytes, within the
-		// limit: the result is built here, without the general path's
-		// intermediate values (a third of the cost of a small frame).
-		var n uint64
-		if l.hdr == 4 && !l.little {
-			n = uint64(binary.BigEndian.Uint32(buf)) // the most common field, read inline
-		} else {
-			n = l.field(buf[:l.hdr])
-		}
-		if n <= l.maxLen && n <= uint64(st.Limit) && n <= uint64(maxInt-int64(l.hdr)) {
-			t := l.hdr + int(n)
-			if len(buf) >= t {
-				return framing.Frame(l.hdr, t, t), nil
-			}
-			return framing.NeedExact(t), nil
-		}
-	}
-	total, need, err := l.frameSize(buf, st.Limit)
-	if err != nil || need > 0 {
-		return framing.Need(need), err
-	}
-	return sized(buf, total, total-int64(l.strip), l.strip, st)
-}
-
 // frameSize reads the header at the start of buf: the frame's total size
 // in bytes, or need > 0 bytes to buffer before the header is complete.
 // limit only fills in errors for frames too large to represent.
@@ -459,7 +433,7 @@ func (d *Decoder) Config() Config { return d.l.cfg }
 // over st.Limit is a *framing.FrameTooLargeError as soon as the header is
 // buffered; an impossible length is a *framing.CorruptError.
 func (d *Decoder) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	return d.l.decode(buf, st)
+	return (*Codec)(d).Decode(buf, atEOF, st) // the same struct: Codec.Decode decodes any layout
 }
 
 // A Codec decodes and encodes one length-field layout; see the package
@@ -503,7 +477,33 @@ func (c *Codec) Config() Config { return c.l.cfg }
 // over st.Limit is a *framing.FrameTooLargeError as soon as the header is
 // buffered; an impossible length is a *framing.CorruptError.
 func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	return c.l.decode(buf, st)
+	// The whole decoder is in this method, not in a layout method it calls:
+	// small frames in small reads call it two or three times a frame, and
+	// the second call level cost more than the fast path below.
+	l := &c.l
+	if l.plain && len(buf) >= l.hdr {
+		// The common layout, a length then that many bytes, within the
+		// limit: the result is built here, without the general path's
+		// intermediate values (a third of the cost of a small frame).
+		var n uint64
+		if l.hdr == 4 && !l.little {
+			n = uint64(binary.BigEndian.Uint32(buf)) // the most common field, read inline
+		} else {
+			n = l.field(buf[:l.hdr])
+		}
+		if n <= l.maxLen && n <= uint64(st.Limit) && n <= uint64(maxInt-int64(l.hdr)) {
+			t := l.hdr + int(n)
+			if len(buf) >= t {
+				return framing.Frame(l.hdr, t, t), nil
+			}
+			return framing.NeedExact(t), nil
+		}
+	}
+	total, need, err := l.frameSize(buf, st.Limit)
+	if err != nil || need > 0 {
+		return framing.Need(need), err
+	}
+	return sized(buf, total, total-int64(l.strip), l.strip, st)
 }
 
 // AppendFrame appends the frame for payload to dst. With Strip 0, payload
