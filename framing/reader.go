@@ -149,6 +149,17 @@ func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 				}
 			}
 		}
+		if r.x == nil && r.srcErr == nil && !r.eof && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 &&
+			(r.pooled != nil || !r.lastBig) {
+			// Inside a frame, with free space and no option watching: read
+			// at once (readMore's and fill's fast path, without the calls;
+			// a small frame in small reads comes here two or three times).
+			n, err := r.fillTo()
+			if err := r.filled(n, err, &emptyReads); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
 		if err := r.readMore(&emptyReads); err != nil {
 			return nil, false, err
 		}
@@ -190,19 +201,27 @@ func (r *Reader) readMore(emptyReads *int) error {
 		return r.fail(err)
 	}
 	n, err := r.fill()
-	if n == 0 && err == nil {
-		if *emptyReads++; *emptyReads >= maxEmptyReads {
-			return r.fail(io.ErrNoProgress)
+	return r.filled(n, err, emptyReads)
+}
+
+// filled records the outcome of a read that brought n bytes: the end of
+// the stream, an error to report once the bytes are used, or a source
+// that makes no progress.
+func (r *Reader) filled(n int, err error, emptyReads *int) error {
+	if err == nil {
+		if n == 0 {
+			if *emptyReads++; *emptyReads >= maxEmptyReads {
+				return r.fail(io.ErrNoProgress)
+			}
 		}
+		return nil
 	}
 	if err == io.EOF {
 		r.eof = true
 		return nil
 	}
-	if err != nil {
-		// Decode what arrived with the error before reporting it.
-		r.srcErr = err
-	}
+	// Decode what arrived with the error before reporting it.
+	r.srcErr = err
 	return nil
 }
 
