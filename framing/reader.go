@@ -267,14 +267,14 @@ const (
 
 // ReadFrameOwned returns the next frame's payload in memory the caller
 // owns, as ReadFrameInto(nil) does: later calls never change it. It is the
-// cheaper way to keep many small frames: while more bytes are buffered
-// behind a frame (a busy stream), frames of up to 512 bytes are carved one
-// after another from 4 KiB blocks, one allocation for many frames. Each
-// has a capacity equal to its length, so appending to one copies it
-// instead of touching its neighbour; but a small frame kept alive keeps
-// its whole block in memory. The Reader lets go of its block when it
-// returns the last buffered frame, so an idle Reader holds none. Errors
-// are as for ReadFrame.
+// cheaper way to keep many small frames: on a busy stream (at least
+// another frame's worth, and 32 bytes, buffered behind a frame), frames of
+// up to 512 bytes are carved one after another from 4 KiB blocks, one
+// allocation for many frames. Each has a capacity equal to its length, so
+// appending to one copies it instead of touching its neighbour; but a
+// small frame kept alive keeps its whole block in memory. The Reader lets
+// go of its block when it returns the last buffered frame, so an idle
+// Reader holds none. Errors are as for ReadFrame.
 func (r *Reader) ReadFrameOwned() ([]byte, error) {
 	f, err := r.ReadFrame()
 	if err != nil {
@@ -307,9 +307,10 @@ func (r *Reader) ownedSlow(f []byte) []byte {
 		// A large frame, or no room left and no sign of a busy stream: a
 		// new block is taken only when at least a frame as large as this
 		// one, and at least half the inline buffer, is buffered behind it
-		// (reads larger than small frames). A trickle (small reads leave a few bytes of the next frame
-		// behind most frames, and none behind some) would otherwise take a
-		// block for every few frames and use little of it.
+		// (reads larger than small frames). A trickle (small reads leave
+		// a few bytes of the next frame behind most frames, and none
+		// behind some) would otherwise take a block every few frames and
+		// use little of it.
 		if behind == 0 {
 			r.ownBlock, r.ownOff = nil, 0
 		}
