@@ -273,8 +273,8 @@ const (
 // allocation for many frames. Each has a capacity equal to its length, so
 // appending to one copies it instead of touching its neighbour; but a
 // small frame kept alive keeps its whole block in memory. The Reader lets
-// go of its block when it returns the last buffered frame, so an idle
-// Reader holds none. Errors are as for ReadFrame.
+// go of its block when it returns the last buffered frame, so a Reader
+// idle between frames holds none. Errors are as for ReadFrame.
 func (r *Reader) ReadFrameOwned() ([]byte, error) {
 	f, err := r.ReadFrame()
 	if err != nil {
