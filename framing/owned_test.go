@@ -167,3 +167,58 @@ func TestReadFrameOwnedErrorsAndConn(t *testing.T) {
 		t.Fatalf("next: %q, %v (rest now %q)", next, err, rest)
 	}
 }
+
+// A Reader that waits for the next frame after a burst of owned frames
+// holds neither a read buffer nor a block, and the burst's frames stay as
+// they were.
+func TestReadFrameOwnedIdleAfterBurst(t *testing.T) {
+	payload := bytes.Repeat([]byte("x"), 16)
+	burst := bytes.Repeat(encodeAll(t, u32{}, [][]byte{payload}), 1000)
+	src := &burstThenWait{data: burst, waiting: make(chan struct{}), release: make(chan struct{})}
+	r := NewReader(src, u32{}, nil)
+	kept := make([][]byte, 0, 1000)
+	for i := 0; i < 1000; i++ {
+		f, err := r.ReadFrameOwned()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		kept = append(kept, f)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.ReadFrameOwned()
+		done <- err
+	}()
+	<-src.waiting // the Reader is in its source's Read, waiting for bytes
+	pooled, block := r.pooled != nil, r.ownBlock != nil
+	close(src.release)
+	if err := <-done; err != io.EOF {
+		t.Fatalf("after the burst: %v, want io.EOF", err)
+	}
+	if pooled || block {
+		t.Fatalf("waiting between frames, the Reader holds a buffer (%v) or a block (%v)", pooled, block)
+	}
+	for i, f := range kept {
+		if !bytes.Equal(f, payload) {
+			t.Fatalf("kept frame %d changed: %q", i, f)
+		}
+	}
+}
+
+// burstThenWait returns data as fast as asked, then blocks in Read (after
+// saying so on waiting) until release is closed, then reports io.EOF.
+type burstThenWait struct {
+	data             []byte
+	waiting, release chan struct{}
+}
+
+func (s *burstThenWait) Read(p []byte) (int, error) {
+	if len(s.data) > 0 {
+		n := copy(p, s.data)
+		s.data = s.data[n:]
+		return n, nil
+	}
+	close(s.waiting)
+	<-s.release
+	return 0, io.EOF
+}
