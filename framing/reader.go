@@ -149,11 +149,10 @@ func (r *Reader) readFrame(into *[]byte) (f []byte, direct bool, err error) {
 				}
 			}
 		}
-		if r.x == nil && r.srcErr == nil && !r.eof && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 &&
-			(r.pooled != nil || !r.lastBig) {
-			// Inside a frame, with free space and no option watching: read
-			// at once (readMore's and fill's fast path, without the calls;
-			// a small frame in small reads comes here two or three times).
+		if r.srcErr == nil && !r.eof && r.roomInFrame() {
+			// Nothing to report first: read at once (readMore's and fill's
+			// fast path, without the calls; a small frame in small reads
+			// comes here two or three times).
 			n, err := r.fillTo()
 			if err := r.filled(n, err, &emptyReads); err != nil {
 				return nil, false, err
@@ -455,12 +454,17 @@ func (r *Reader) endOfStream() error {
 	return r.fail(e)
 }
 
+// roomInFrame reports whether the next read can go straight into the
+// buffer's free space: inside a frame, with free space and no option
+// watching, there is nothing to release, grow or check first.
+func (r *Reader) roomInFrame() bool {
+	return r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 && (r.pooled != nil || !r.lastBig)
+}
+
 // fill reads once from the source into free buffer space, first making
 // room for r.need bytes (or at least one).
 func (r *Reader) fill() (int, error) {
-	if r.x == nil && r.start < r.end && r.end < len(r.buf) && r.st.Discard == 0 && (r.pooled != nil || !r.lastBig) {
-		// Inside a frame with free space and no option watching: nothing
-		// to release, grow or check first.
+	if r.roomInFrame() {
 		return r.fillTo()
 	}
 	midFrame := r.end > r.start || r.st.Discard > 0 || r.st.Skipping
