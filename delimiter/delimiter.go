@@ -26,8 +26,8 @@ type Config struct {
 	// encoder ends frames with the first delimiter.
 	Delimiters [][]byte
 	// KeepDelimiter returns frames with their delimiter; by default it is
-	// stripped. The limit never counts it, and the encoder always takes the
-	// payload without it.
+	// stripped. The limit counts the frame as returned, delimiter included;
+	// the encoder always takes the payload without it.
 	KeepDelimiter bool
 }
 
@@ -37,6 +37,7 @@ type Codec struct {
 	delims [][]byte
 	maxLen int
 	keep   bool
+	kept   int  // with keep, the shortest delimiter: the least a frame adds to its scanned bytes
 	lines  bool // the delimiters are "\n" and "\r\n": one IndexByte finds both
 }
 
@@ -58,6 +59,9 @@ func New(c Config) (*Codec, error) {
 		}
 		cd.delims = append(cd.delims, bytes.Clone(d))
 		cd.maxLen = max(cd.maxLen, len(d))
+		if c.KeepDelimiter && (i == 0 || len(d) < cd.kept) {
+			cd.kept = len(d)
+		}
 	}
 	// "\n" and "\r\n", in either order, never match at the same position,
 	// and "\r\n" wins exactly when the first "\n" follows a "\r".
@@ -148,7 +152,11 @@ func (c *Codec) undecided(buf []byte, pos, di int) bool {
 	return false
 }
 
-// Decode implements framing.Decoder.
+// Decode implements framing.Decoder: a frame ends at the delimiter the
+// shortest-frame rule picks, whatever its size (the Reader checks it).
+// While no delimiter is found, it reports framing.OverLimit as soon as the
+// bytes certainly in the frame (with the shortest delimiter, when kept)
+// are more than st.Limit: such a frame is over the limit however it ends.
 func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	if c.maxLen == 0 {
 		return framing.Decoded{}, errZeroCodec
@@ -157,7 +165,8 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 	var pos, dlen, di int
 	if c.lines {
 		// The first "\n", or "\r\n" when a "\r" precedes it (one before
-		// from counts: it was scanned, not consumed).
+		// from counts: it was scanned, not consumed). A line ending ends
+		// the frame: no other delimiter can win over it.
 		pos, dlen = bytes.IndexByte(buf[from:], '\n'), 1
 		if pos >= 0 {
 			pos += from
@@ -165,44 +174,13 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 				pos, dlen = pos-1, 2
 			}
 		}
-		if pos >= 0 && pos <= st.Limit && !st.Skipping {
-			// The common case on its own short path: a line ending ends
-			// the frame (no other delimiter can win over it), within the
-			// limit.
-			end := pos
-			if c.keep {
-				end += dlen
-			}
-			return framing.Frame(0, end, pos+dlen), nil
-		}
-		if pos >= 0 && len(c.delims[0]) != dlen {
-			di = 1
-		}
 	} else {
 		pos, dlen, di = c.find(buf, from)
 	}
-	if pos >= 0 && !atEOF && len(c.delims) > 1 && !c.lines && c.undecided(buf, pos, di) {
-		// Another delimiter may yet make a shorter frame: wait for it.
-		return framing.Need(len(buf) + 1), nil
-	}
-	// Bytes before safe cannot be the start of a delimiter that is still
-	// incomplete: the next call scans from there.
-	safe := max(0, len(buf)-(c.maxLen-1))
-	if st.Skipping {
-		// Discarding a rejected frame up to and including its delimiter.
-		if pos >= 0 {
-			st.Skipping = false
-			return framing.Consume(pos + dlen), nil
-		}
-		if safe > 0 {
-			return framing.Consume(safe), nil
-		}
-		st.Scanned = 0
-		return framing.Need(len(buf) + 1), nil
-	}
 	if pos >= 0 {
-		if pos > st.Limit {
-			return tooLarge(st, int64(pos), pos+dlen)
+		if !c.lines && !atEOF && len(c.delims) > 1 && c.undecided(buf, pos, di) {
+			// Another delimiter may yet make a shorter frame: wait for it.
+			return framing.Need(len(buf) + 1), nil
 		}
 		end := pos
 		if c.keep {
@@ -210,24 +188,14 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		}
 		return framing.Frame(0, end, pos+dlen), nil
 	}
-	if safe > st.Limit {
-		// Whatever the delimiter, the frame is already over the limit.
-		if st.Skip {
-			st.Skipping = true
-		}
-		return tooLarge(st, -1, safe)
+	// Bytes before safe cannot be the start of a delimiter that is still
+	// incomplete: they are in the frame, and the next call scans from there.
+	safe := max(0, len(buf)-(c.maxLen-1))
+	if safe > 0 && safe+c.kept > st.Limit {
+		return framing.OverLimit(safe), nil
 	}
 	st.Scanned = max(from, safe)
 	return framing.Need(len(buf) + 1), nil
-}
-
-// tooLarge reports a frame over the limit; under the skip policy it drops
-// skip bytes (the frame, or what is certainly part of it).
-func tooLarge(st *framing.DecodeState, size int64, skip int) (framing.Decoded, error) {
-	if !st.Skip {
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
-	}
-	return framing.Consume(skip), &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
 }
 
 // check refuses a payload that would not be read back intact: one in which

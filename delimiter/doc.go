@@ -44,10 +44,11 @@
 //
 // Scanning resumes where it stopped, so a frame delivered in many pieces is
 // scanned once in total. The size limit (framing.Options.MaxFrameSize)
-// counts the frame as ReadFrame returns it, without its delimiter and after
-// unstuffing, and is enforced while scanning, before the frame is complete:
-// a line with no end costs no more than the limit in memory. Under the skip
-// policy the rest of an oversized frame is discarded up to its delimiter.
+// counts the frame as ReadFrame returns it (with its delimiter only when
+// kept, after unstuffing), and is enforced while scanning, before the frame
+// is complete: a line with no end costs no more than the limit in memory.
+// Under the skip policy the rest of an oversized frame is discarded up to
+// its delimiter.
 //
 // Data that ends without a delimiter is an unexpected-EOF error
 // (*framing.UnexpectedEOFError, with the number of missing bytes unknown):

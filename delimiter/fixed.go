@@ -30,22 +30,12 @@ func Fixed(n int) (*FixedCodec, error) {
 // Size returns the frame size.
 func (f *FixedCodec) Size() int { return f.n }
 
-// Decode implements framing.Decoder.
+// Decode implements framing.Decoder: a frame is the next Size bytes.
 func (f *FixedCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	if f.n < 1 {
 		return framing.Decoded{}, errZeroCodec
 	}
-	if f.n > st.Limit {
-		if st.Skip {
-			st.Discard = int64(f.n)
-			return framing.Decoded{}, &framing.FrameTooLargeError{Size: int64(f.n), Limit: st.Limit, Skipped: true}
-		}
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: int64(f.n), Limit: st.Limit}
-	}
-	if len(buf) < f.n {
-		return framing.NeedExact(f.n), nil
-	}
-	return framing.Frame(0, f.n, f.n), nil
+	return framing.NeedFrame(0, int64(f.n), int64(f.n)), nil
 }
 
 func (f *FixedCodec) check(p []byte) error {

@@ -9,9 +9,13 @@ import (
 
 // Byte stuffing: the payload is rewritten so that the delimiter cannot
 // appear in it, so any binary payload can be framed. Frames are unstuffed in
-// place in the Reader's buffer, so reading stays zero-copy. A malformed
-// frame is a Rejected *framing.CorruptError and reading goes on after its
-// delimiter. The size limit counts the decoded payload.
+// place in the Reader's buffer, so reading stays zero-copy. The size limit
+// counts the decoded payload. A decoder scans a frame's bytes in order and
+// reports the first thing it finds: the frame is malformed (a Rejected
+// *framing.CorruptError; reading goes on after its delimiter, under either
+// size policy), or well formed so far and already over the limit
+// (OverLimit). So the same bytes give the same error however the stream is
+// cut, and a frame is never buffered much beyond the limit.
 
 // COBSCodec is Consistent Overhead Byte Stuffing: frames end at 0x00, and
 // the payload is coded in blocks of at most 254 non-zero bytes, each led by
@@ -31,59 +35,107 @@ type COBSCodec struct{}
 // COBS is the COBS codec.
 var COBS = COBSCodec{}
 
-// maxCOBS is the largest encoded size (without the delimiter) of a payload
-// of n bytes.
-func maxCOBS(n int) int64 { return int64(n) + int64(n)/254 + 1 }
-
-// Decode implements framing.Decoder.
+// Decode implements framing.Decoder. st.Carry holds the block structure
+// of the scanned bytes (see cobsScan).
 func (COBSCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	return decodeStuffed(buf, st, 0, cobsOverLimit, unCOBS)
+	return decodeStuffed(buf, st, 0, cobsScan, unCOBS)
 }
 
-// cobsOverLimit reports whether a frame whose first len(buf) encoded bytes
-// have no delimiter must decode to more than the limit.
-func cobsOverLimit(buf []byte, _ int, st *framing.DecodeState) bool {
-	return int64(len(buf)) > maxCOBS(st.Limit)
+// The verdicts of a scan of a stuffed frame's bytes.
+const (
+	scanFine      = iota // well formed so far, within the limit
+	scanOver             // well formed so far, and over the limit
+	scanMalformed        // malformed
+)
+
+// cobsScan scans raw[from:], the bytes of a COBS frame before its
+// delimiter, given carry, the state after raw[:from], and returns the state
+// after raw and its verdict. The state is the decoded size of the blocks
+// completed so far (with the zero each one but the last stands for), the
+// bytes left in the current block, that block's length, and whether it
+// stands for a zero: the decoded size only grows as bytes arrive, and
+// counts only complete blocks, so a frame that is malformed (its delimiter
+// inside a block) is never called over the limit for the block it cuts.
+// A frame is malformed only at its delimiter: atEnd says raw is all of it.
+func cobsScan(raw []byte, from int, carry int64, limit int, atEnd bool) (int64, int) {
+	left, n, zero, size := carry&0xFF, carry>>8&0xFF, carry>>16&1, carry>>17
+	for i := from; i < len(raw); {
+		if left > 0 {
+			step := min(int64(len(raw)-i), left)
+			i += int(step)
+			if left -= step; left > 0 {
+				break
+			}
+			size += n // the block is complete
+			if size > int64(limit) {
+				return 0, scanOver
+			}
+			continue
+		}
+		code := int64(raw[i]) // the next block
+		i++
+		size += zero
+		if size > int64(limit) {
+			return 0, scanOver
+		}
+		left, n, zero = code-1, code-1, 0
+		if code < 0xFF {
+			zero = 1
+		}
+	}
+	if atEnd && left > 0 {
+		return 0, scanMalformed
+	}
+	return size<<17 | zero<<16 | n<<8 | left, scanFine
 }
 
 // decodeStuffed finds a stuffed frame that ends at delim, scanning from
-// st.Scanned; overLimit is asked about each unterminated prefix (from is
-// where the newly scanned bytes start), and unstuff decodes a complete
-// frame in place.
+// st.Scanned with scan, which reports the first thing it finds in the
+// frame's bytes (see the verdicts), and unstuff decodes a complete, well
+// formed frame in place.
 func decodeStuffed(buf []byte, st *framing.DecodeState, delim byte,
-	overLimit func(buf []byte, from int, st *framing.DecodeState) bool,
+	scan func(raw []byte, from int, carry int64, limit int, atEnd bool) (int64, int),
 	unstuff func(raw []byte) (int, error)) (framing.Decoded, error) {
 	from := min(max(st.Scanned, 0), len(buf))
-	i := bytes.IndexByte(buf[from:], delim)
-	if st.Skipping {
-		if i < 0 {
-			return framing.Consume(len(buf)), nil
-		}
-		st.Skipping = false
-		return framing.Consume(from + i + 1), nil
+	end := bytes.IndexByte(buf[from:], delim)
+	found := end >= 0
+	if !found {
+		end = len(buf)
+	} else if end += from; end == 0 {
+		// An empty frame: line noise (or the end of a frame being skipped).
+		return framing.Consume(1), nil
 	}
-	if i < 0 {
-		if overLimit(buf, from, st) {
-			if st.Skip {
-				st.Skipping = true
-			}
-			return tooLarge(st, -1, len(buf))
-		}
-		st.Scanned = len(buf)
-		return framing.Need(len(buf) + 1), nil
+	carry, verdict := scan(buf[:end], from, st.Carry, st.Limit, found)
+	switch {
+	case verdict == scanOver:
+		return framing.OverLimit(end), nil
+	case verdict == scanMalformed && !found:
+		// Malformed before its end: rejected now, skipped to its end.
+		return framing.OverLimit(end), malformed(delim)
+	case !found:
+		st.Scanned, st.Carry = end, carry
+		return framing.Need(end + 1), nil
 	}
-	pos := from + i
-	if pos == 0 {
-		return framing.Consume(1), nil // an empty frame: line noise
-	}
-	n, err := unstuff(buf[:pos])
+	n, err := unstuff(buf[:end])
 	if err != nil {
-		return framing.Consume(pos + 1), err
+		return framing.Consume(end + 1), err
 	}
-	if n > st.Limit {
-		return tooLarge(st, int64(n), pos+1)
+	return framing.Frame(0, n, end+1), nil
+}
+
+// The errors for frames found malformed while they are scanned (shared:
+// the engine copies a CorruptError to give it its offset).
+var (
+	errMalformedCOBS = &framing.CorruptError{Rejected: true, Reason: "malformed COBS frame"}
+	errMalformedSLIP = &framing.CorruptError{Rejected: true, Reason: "malformed SLIP frame: ESC followed by a byte other than ESC_END or ESC_ESC"}
+)
+
+// malformed is the error for a frame found malformed while it is scanned.
+func malformed(delim byte) error {
+	if delim == 0 {
+		return errMalformedCOBS
 	}
-	return framing.Frame(0, n, pos+1), nil
+	return errMalformedSLIP
 }
 
 // unCOBS decodes raw (without its delimiter) in place and returns the
@@ -160,17 +212,45 @@ type SLIPCodec struct{}
 // SLIP is the SLIP codec.
 var SLIP = SLIPCodec{}
 
-// Decode implements framing.Decoder. st.Carry counts the ESC bytes in the
-// scanned part, so the decoded size is known while scanning.
+// Decode implements framing.Decoder. st.Carry holds the escape state of
+// the scanned bytes (see slipScan).
 func (SLIPCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	return decodeStuffed(buf, st, slipEnd, slipOverLimit, unSLIP)
+	return decodeStuffed(buf, st, slipEnd, slipScan, unSLIP)
 }
 
-// slipOverLimit counts the escapes in the newly scanned bytes and reports
-// whether what was scanned already decodes to more than the limit.
-func slipOverLimit(buf []byte, from int, st *framing.DecodeState) bool {
-	st.Carry += int64(bytes.Count(buf[from:], []byte{slipEsc}))
-	return int64(len(buf))-st.Carry > int64(st.Limit)
+// slipScan scans raw[from:], the bytes of a SLIP frame before its END,
+// given carry, the state after raw[:from]: twice the escape pairs (an ESC
+// and the byte after it, one decoded byte), plus one when the last byte is
+// an ESC whose pair is not complete. The decoded size of raw (a lower
+// bound while a pair is pending), len(raw) - carry>>1, only grows as bytes
+// arrive, and is the same whichever call scanned which bytes. An ESC followed by a byte
+// other than ESC_END or ESC_ESC is malformed where that byte is; an ESC
+// just before END, at the end (atEnd).
+func slipScan(raw []byte, from int, carry int64, limit int, atEnd bool) (int64, int) {
+	for i := from; i < len(raw); {
+		if carry&1 == 0 {
+			j := bytes.IndexByte(raw[i:], slipEsc)
+			if j < 0 {
+				break
+			}
+			if int64(i+j)-carry>>1 > int64(limit) {
+				return 0, scanOver // the bytes before this ESC decode past the limit
+			}
+			carry, i = carry+3, i+j+1 // one more pair, its second byte to come
+			continue
+		}
+		if b := raw[i]; b != slipEscEnd && b != slipEscEsc {
+			return 0, scanMalformed
+		}
+		carry, i = carry&^1, i+1
+	}
+	if int64(len(raw))-carry>>1 > int64(limit) {
+		return 0, scanOver
+	}
+	if atEnd && carry&1 != 0 {
+		return 0, scanMalformed
+	}
+	return carry, scanFine
 }
 
 // unSLIP decodes raw (without its END) in place and returns the decoded

@@ -19,18 +19,7 @@ func (u32) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 		return Need(4), nil
 	}
 	n := int64(binary.BigEndian.Uint32(buf))
-	if n > int64(st.Limit) {
-		if st.Skip {
-			st.Discard = 4 + n
-			return Decoded{}, &FrameTooLargeError{Size: n, Limit: st.Limit, Skipped: true}
-		}
-		return Decoded{}, &FrameTooLargeError{Size: n, Limit: st.Limit}
-	}
-	total := 4 + int(n)
-	if len(buf) < total {
-		return NeedExact(total), nil
-	}
-	return Frame(4, total, total), nil
+	return NeedFrame(4, 4+n, 4+n), nil
 }
 
 func (u32) AppendFrame(dst, p []byte) ([]byte, error) {
@@ -50,46 +39,21 @@ func (u32) AppendHeader(dst, p []byte) ([]byte, int, error) {
 
 func (u32) AppendTrailer(dst, _ []byte) []byte { return dst }
 
-func (u32) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
-	if len(buf) < 4 {
-		return 0, 0, 4, nil
-	}
-	return 4, int64(binary.BigEndian.Uint32(buf)), 0, nil
-}
-
-// nl is newline-terminated frames, newline stripped; oversized lines are
-// skipped to the next newline under the skip policy. A line "BAD" is a
+// nl is newline-terminated frames, newline stripped. A line "BAD" is a
 // rejected corrupt frame.
 type nl struct{}
 
 func (nl) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
 	from := st.Scanned
 	i := bytes.IndexByte(buf[from:], '\n')
-	if st.Skipping {
-		if i < 0 {
-			return Consume(len(buf)), nil
-		}
-		st.Skipping = false
-		return Consume(from + i + 1), nil
-	}
 	if i < 0 {
 		if len(buf) > st.Limit {
-			if st.Skip {
-				st.Skipping = true
-				return Consume(len(buf)), &FrameTooLargeError{Size: -1, Limit: st.Limit, Skipped: true}
-			}
-			return Decoded{}, &FrameTooLargeError{Size: -1, Limit: st.Limit}
+			return OverLimit(len(buf)), nil
 		}
 		st.Scanned = len(buf)
 		return Need(len(buf) + 1), nil
 	}
 	end := from + i
-	if end > st.Limit {
-		if st.Skip {
-			return Consume(end + 1), &FrameTooLargeError{Size: int64(end), Limit: st.Limit, Skipped: true}
-		}
-		return Decoded{}, &FrameTooLargeError{Size: int64(end), Limit: st.Limit}
-	}
 	if string(buf[:end]) == "BAD" {
 		return Consume(end + 1), &CorruptError{Reason: "BAD line", Rejected: true}
 	}

@@ -25,7 +25,58 @@ type Conn struct {
 	// The caller's deadlines, as Unix nanoseconds (0: none), kept compact
 	// because every idle connection carries them.
 	readDeadline, writeDeadline atomic.Int64
+	// rstate coordinates Close with a read in flight, so that the read
+	// buffer is given back exactly once, after the last read returned.
+	rstate atomic.Uint32
 }
+
+// The bits of Conn.rstate.
+const (
+	connReading  = 1 // a read call is in flight
+	connClosed   = 2 // Close was called
+	connReleased = 4 // the Reader's buffers were given back
+)
+
+// rstateOr sets bits in rstate and returns its old value.
+func (c *Conn) rstateOr(bits uint32) uint32 {
+	for {
+		old := c.rstate.Load()
+		if c.rstate.CompareAndSwap(old, old|bits) {
+			return old
+		}
+	}
+}
+
+// beginRead marks a read in flight; it returns false (and no read may
+// touch the Reader) once the Conn is closed.
+func (c *Conn) beginRead() bool {
+	// One reader at a time: the reading bit is clear here, and adding it
+	// is one atomic instruction.
+	if c.rstate.Add(connReading)&connClosed != 0 {
+		c.rstate.Add(^uint32(connReading - 1))
+		return false
+	}
+	return true
+}
+
+// endRead ends a read; if Close came meanwhile, this read gives the
+// buffers back.
+func (c *Conn) endRead() {
+	if c.rstate.Add(^uint32(connReading-1))&connClosed != 0 {
+		c.releaseReader()
+	}
+}
+
+// releaseReader releases the Reader once.
+func (c *Conn) releaseReader() {
+	if old := c.rstateOr(connReleased); old&connReleased == 0 {
+		c.rest = nil
+		c.r.Release()
+	}
+}
+
+// errClosedRead is what a read on a closed Conn returns.
+var errClosedRead = &net.OpError{Op: "read", Net: "framing", Err: net.ErrClosed}
 
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -47,7 +98,10 @@ func NewConn(nc net.Conn, codec Codec, opts *Options) *Conn {
 	c := &Conn{nc: nc}
 	c.r.init(nc, codec, opts)
 	c.w.init(nc, codec)
-	if x := c.r.x; x != nil {
+	if x := c.r.e.x; x != nil {
+		if x.budget != nil {
+			reclaim(c, x)
+		}
 		// The slow-peer guard moves the conn's read deadline, knowing the
 		// caller's.
 		x.conn = nc
@@ -74,7 +128,7 @@ func (c *Conn) Detach() (net.Conn, []byte, error) {
 	if len(c.rest) > 0 {
 		return nil, nil, errors.New("framing: Detach with part of a frame unread by Read")
 	}
-	if c.r.x != nil && c.r.x.body != nil && c.r.x.body.left > 0 {
+	if x := c.r.e.x; x != nil && x.body != nil && x.body.left > 0 {
 		return nil, nil, errors.New("framing: Detach while a frame body is being read")
 	}
 	if err := c.w.Flush(); err != nil {
@@ -82,7 +136,7 @@ func (c *Conn) Detach() (net.Conn, []byte, error) {
 	}
 	c.w.stop(ErrDetached)
 	rest := c.r.Detach()
-	if x := c.r.x; x != nil && x.overrode {
+	if x := c.r.e.x; x != nil && x.overrode {
 		// The guard's deadline is on the conn: put the caller's back.
 		if err := c.nc.SetReadDeadline(x.callerDeadline()); err != nil {
 			return nil, nil, err
@@ -97,6 +151,15 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 // ReadFrame returns the next frame, or what is left of it after a Read that
 // returned part of it. The slice is valid until the next read call on c.
 func (c *Conn) ReadFrame() ([]byte, error) {
+	if !c.beginRead() {
+		return nil, errClosedRead
+	}
+	f, err := c.readFrame()
+	c.endRead()
+	return f, err
+}
+
+func (c *Conn) readFrame() ([]byte, error) {
 	if c.rest != nil {
 		f := c.rest
 		c.rest = nil
@@ -107,10 +170,14 @@ func (c *Conn) ReadFrame() ([]byte, error) {
 
 // ReadFrameInto appends the next frame (or what is left of it) to dst.
 func (c *Conn) ReadFrameInto(dst []byte) ([]byte, error) {
+	if !c.beginRead() {
+		return dst, errClosedRead
+	}
+	defer c.endRead()
 	if c.rest == nil {
 		return c.r.ReadFrameInto(dst)
 	}
-	f, err := c.ReadFrame()
+	f, err := c.readFrame()
 	if err != nil {
 		return dst, err
 	}
@@ -120,12 +187,35 @@ func (c *Conn) ReadFrameInto(dst []byte) ([]byte, error) {
 // ReadFrameOwned returns the next frame (or what is left of it) in memory
 // the caller owns; see Reader.ReadFrameOwned.
 func (c *Conn) ReadFrameOwned() ([]byte, error) {
-	f, err := c.ReadFrame()
+	if !c.beginRead() {
+		return nil, errClosedRead
+	}
+	defer c.endRead()
+	f, err := c.readFrame()
 	if err != nil {
 		return nil, err
 	}
 	return c.r.owned(f), nil
 }
+
+// ReadBody streams the next frame's payload; see Reader.ReadBody. The Body
+// must be read before the next read call on c, and not after Close.
+func (c *Conn) ReadBody() (int64, *Body, error) {
+	if !c.beginRead() {
+		return 0, nil, errClosedRead
+	}
+	defer c.endRead()
+	if c.rest != nil {
+		return 0, nil, errors.New("framing: ReadBody with part of a frame unread by Read")
+	}
+	return c.r.ReadBody()
+}
+
+// Offset returns the stream offset of the next frame; see Reader.Offset.
+func (c *Conn) Offset() int64 { return c.r.Offset() }
+
+// Kind returns the kind of the last frame read; see Reader.Kind.
+func (c *Conn) Kind() uint32 { return c.r.Kind() }
 
 // WriteFrame writes p as one frame; see Writer.WriteFrame.
 func (c *Conn) WriteFrame(p []byte) error { return c.w.WriteFrame(p) }
@@ -151,6 +241,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if !c.beginRead() {
+		return 0, errClosedRead
+	}
+	defer c.endRead()
 	for len(c.rest) == 0 {
 		f, err := c.r.ReadFrame()
 		if err != nil {
@@ -184,7 +278,9 @@ const closeFlushTimeout = 2 * time.Second
 // Close writes the frames still buffered (BufferFrame) or queued, waiting
 // at most until the caller's write deadline or two seconds, whichever comes
 // first, then closes the connection. Writers still blocked in WriteFrame
-// then return an error.
+// then return an error. The read buffer goes back to the pool (and to the
+// memory budget) at once, or when a read in flight on another goroutine
+// returns; later reads return an error matching net.ErrClosed.
 func (c *Conn) Close() error {
 	var ferr error
 	if c.w.Buffered() > 0 {
@@ -196,7 +292,11 @@ func (c *Conn) Close() error {
 			ferr = c.w.Flush()
 		}
 	}
-	return errors.Join(ferr, c.nc.Close())
+	err := errors.Join(ferr, c.nc.Close())
+	if old := c.rstateOr(connClosed); old&connReading == 0 {
+		c.releaseReader()
+	}
+	return err
 }
 
 // CloseWrite flushes buffered frames and shuts down the writing side, if

@@ -23,9 +23,14 @@
 // nothing: the next ReadFrame continues the same frame. The size limit
 // (Options.MaxFrameSize, 8 MiB by default) is checked from the header,
 // before memory is allocated; buffers grow with the bytes actually
-// received, at most doubling per step, and go back to a shared pool when
-// empty, so an idle Reader holds no buffer. Nothing is rescanned: the cost
-// is linear in the bytes read.
+// received, at most doubling per step and never past 1.5 times a frame's
+// declared size, and go back to a shared pool at a frame boundary. An idle
+// Reader holds no buffer, with one exception: when its last read filled
+// the buffer (a busy stream, more bytes likely waiting), it keeps that
+// buffer for the next read, which may then block; the buffer kept is at
+// most four times Options.InitialBufferSize unless the stream's frames are
+// that large. Conn.Close and Reader.Release give every buffer back.
+// Nothing is rescanned: the cost is linear in the bytes read.
 //
 // # Errors
 //
@@ -40,10 +45,28 @@
 // # Writing a codec
 //
 // A Decoder is pure logic over bytes, like a bufio.SplitFunc that can
-// resume: given the bytes buffered so far, it reports one complete frame,
-// or how many bytes it needs before it is called again, or an error. Its
-// per-stream state lives in the DecodeState the Reader owns, so one codec
-// value serves every connection. An Encoder appends a frame to a buffer; a
-// WrapEncoder, whose framing is only a header and a trailer, lets the
-// Writer send a large payload without copying it.
+// resume, and it states facts only: given the bytes buffered so far, a
+// complete frame (Frame), a frame whose bounds its header gives
+// (NeedFrame), how many bytes it needs (Need), a frame found over the
+// limit while scanning (OverLimit), or an error. It never decides what to
+// do about the size limit: the engine does, for every codec, under the
+// Reader's Options. Its per-stream state lives in the DecodeState the
+// engine owns, so one codec value serves every connection. An Encoder
+// appends a frame to a buffer; a WrapEncoder, whose framing is only a
+// header and a trailer, lets the Writer send a large payload without
+// copying it.
+//
+// # One engine, pulled or pushed
+//
+// A Reader pulls bytes from an io.Reader; a Deframer is the same engine
+// fed by pushing bytes that the caller already has (an event loop's
+// buffer, a reassembled packet capture). Both apply the same limit,
+// fail-or-skip policy, budget and counters, and give the same frames and
+// errors for the same bytes however they are cut.
+//
+// # Decoders that panic
+//
+// The engine does not recover a panic in a Decoder: a decoder that
+// panics on some input is a bug, and the fuzz package's suite, which does
+// recover and report the input, exists to find it before production does.
 package framing

@@ -42,6 +42,9 @@ func Classify(err error) ErrorClass {
 	if err == nil {
 		return Temporary
 	}
+	if c, ok := err.(interface{ ErrorClass() ErrorClass }); ok {
+		return c.ErrorClass() // without errors.As, which allocates
+	}
 	var c interface{ ErrorClass() ErrorClass }
 	if errors.As(err, &c) {
 		return c.ErrorClass()

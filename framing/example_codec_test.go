@@ -9,29 +9,26 @@ import (
 )
 
 // netstring is a codec of its own: frames are "<decimal length>:<payload>,"
-// (D. J. Bernstein's netstrings). Decode only looks at bytes; the Reader
-// does the reads, the buffering, EOF, deadlines and the size limit checks
-// the codec reports.
+// (D. J. Bernstein's netstrings). Decode only states what the bytes hold;
+// the Reader does the reads, the buffering, EOF, deadlines and the size
+// limit (fail or skip, as its Options say).
 type netstring struct{}
 
 func (netstring) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	colon := bytes.IndexByte(buf, ':')
-	if colon < 0 {
-		if len(buf) > 20 {
-			return framing.Decoded{}, &framing.CorruptError{Reason: "length too long"}
-		}
+	if colon < 0 && len(buf) <= 18 {
 		return framing.Need(len(buf) + 1), nil // a lower bound: scan again with more
+	}
+	if colon < 0 || colon > 18 { // at most 18 digits: no overflow below
+		return framing.Decoded{}, &framing.CorruptError{Reason: "length too long"}
 	}
 	n, err := strconv.Atoi(string(buf[:colon]))
 	if err != nil || n < 0 {
 		return framing.Decoded{}, &framing.CorruptError{Reason: "bad length"}
 	}
-	if n > st.Limit {
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: int64(n), Limit: st.Limit}
-	}
 	total := colon + 1 + n + 1
-	if len(buf) < total {
-		return framing.NeedExact(total), nil // the frame's exact size
+	if len(buf) < total { // payload buf[colon+1:colon+1+n]; called again to check the ','
+		return framing.NeedFrame(colon+1, int64(colon+1+n), int64(total)).Checked(), nil
 	}
 	if buf[total-1] != ',' {
 		return framing.Decoded{}, &framing.CorruptError{Reason: "missing ','"}
@@ -46,7 +43,7 @@ func (netstring) AppendFrame(dst, p []byte) ([]byte, error) {
 }
 
 // Writing a codec: a Decoder says what the buffered bytes hold with Frame,
-// Consume, Need or NeedExact, and the Reader does the rest.
+// NeedFrame, Need, OverLimit or Consume, and the Reader does the rest.
 func Example_customCodec() {
 	var stream bytes.Buffer
 	w := framing.NewWriter(&stream, netstring{})

@@ -85,3 +85,37 @@ func ExampleOptions_skip() {
 	// rejected framing: frame of 5000 bytes exceeds the limit of 1024 bytes (skipped)
 	// "next"
 }
+
+// A Deframer is the engine without the reads: an event loop (or a TCP
+// reassembler) pushes the bytes it has, in whatever pieces they came,
+// and takes out the frames. Frames that lie whole in a push are views
+// into it; only a frame cut by the end of a push is copied.
+func ExampleDeframer() {
+	stream, _ := lengthprefix.U16BE.AppendFrame(nil, []byte("hello"))
+	stream, _ = lengthprefix.U16BE.AppendFrame(stream, []byte("split"))
+	stream, _ = lengthprefix.U16BE.AppendFrame(stream, []byte("packets"))
+
+	d := framing.NewDeframer(lengthprefix.U16BE, nil)
+	for _, piece := range [][]byte{stream[:3], stream[3:12], stream[12:]} {
+		d.Push(piece) // e.g. what one OnTraffic callback got
+		for {
+			f, err := d.Next()
+			if err == framing.ErrNeedMore {
+				break // piece may be reused now
+			}
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			fmt.Printf("%q at offset %d\n", f, d.Offset()-int64(2+len(f)))
+		}
+	}
+	d.End()
+	_, err := d.Next()
+	fmt.Println(err)
+	// Output:
+	// "hello" at offset 0
+	// "split" at offset 7
+	// "packets" at offset 14
+	// EOF
+}

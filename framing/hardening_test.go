@@ -476,13 +476,18 @@ func TestBodyDiscardedByNextRead(t *testing.T) {
 	}
 }
 
-// TestReadBodyNeedsHeader: delimiters cannot stream.
-func TestReadBodyNeedsHeader(t *testing.T) {
-	r := framing.NewReader(bytes.NewReader([]byte("a\n")), delimiter.Lines, nil)
-	if _, _, err := r.ReadBody(); !errors.Is(err, framing.ErrNotStreamable) {
-		t.Fatalf("ReadBody with Lines: %v", err)
+// TestReadBodyWithoutHeader: a delimited frame is buffered, then streamed
+// from memory; the next call goes on after it.
+func TestReadBodyWithoutHeader(t *testing.T) {
+	r := framing.NewReader(bytes.NewReader([]byte("a\nb\n")), delimiter.Lines, nil)
+	n, body, err := r.ReadBody()
+	if err != nil || n != 1 {
+		t.Fatalf("ReadBody with Lines: %d, %v", n, err)
 	}
-	if f, err := r.ReadFrame(); err != nil || string(f) != "a" {
+	if got, err := io.ReadAll(body); err != nil || string(got) != "a" {
+		t.Fatalf("body %q, %v", got, err)
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f) != "b" {
 		t.Fatalf("ReadFrame after: %q, %v", f, err)
 	}
 }

@@ -22,9 +22,9 @@ func TestIdleConnHoldsBufferTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 		rc.SetReadDeadline(time.Time{})
-		if rc.r.pooled != nil {
+		if rc.r.e.pooled != nil {
 			held++
-			t.Logf("after a %d-byte frame the idle conn sat in Read holding %d bytes", size, cap(*rc.r.pooled))
+			t.Logf("after a %d-byte frame the idle conn sat in Read holding %d bytes", size, cap(*rc.r.e.pooled))
 		}
 	}
 	if held > 0 {

@@ -34,15 +34,15 @@ func TestReadFrameIntoLargeFramesDirect(t *testing.T) {
 			if err != nil || !bytes.Equal(dst, want) {
 				t.Fatalf("chunks of %d, frame %d: %d bytes, %v", chunk, i, len(dst), err)
 			}
-			if len(r.buf) >= directMin {
-				t.Fatalf("chunks of %d, frame %d: the Reader's buffer grew to %d", chunk, i, len(r.buf))
+			if len(r.e.buf) >= directMin {
+				t.Fatalf("chunks of %d, frame %d: the Reader's buffer grew to %d", chunk, i, len(r.e.buf))
 			}
 		}
 		if _, err := r.ReadFrameInto(nil); err != io.EOF {
 			t.Fatalf("chunks of %d: at the end %v", chunk, err)
 		}
-		if r.consumed != int64(len(stream)) {
-			t.Fatalf("chunks of %d: offset %d, stream %d", chunk, r.consumed, len(stream))
+		if r.e.consumed != int64(len(stream)) {
+			t.Fatalf("chunks of %d: offset %d, stream %d", chunk, r.e.consumed, len(stream))
 		}
 	}
 }

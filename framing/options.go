@@ -22,8 +22,9 @@ const (
 	Skip
 )
 
-// Options configure Readers, Writers and Conns. The zero value (and a nil
-// *Options) gives the defaults.
+// Options configure Readers, Deframers and Conns (a Conn's Writer takes
+// only Stats from them). The zero value (and a nil *Options) gives the
+// defaults.
 type Options struct {
 	// MaxFrameSize limits the size of a frame as ReadFrame returns it:
 	// after the header is stripped, without delimiters, after unstuffing.
@@ -46,7 +47,18 @@ type Options struct {
 	// which keep their meaning (a Temporary timeout): on a Conn the guard
 	// sets the connection's read deadline to the earlier of the two and
 	// tells them apart when it fires. A Reader on another source checks
-	// the guard whenever a read returns.
+	// the guard before each read inside a frame.
+	//
+	// The guard's clock measures the peer: it runs only while a read call
+	// (ReadFrame, Read, a Body's Read) is inside a frame. When a call
+	// returns the caller's own deadline mid-frame, the clock stops until
+	// the next call, so time the application spends away never counts.
+	// When the guard's deadline fires, it decides: the caller's deadline
+	// has passed too, so the caller's Temporary timeout is returned; else
+	// the deadline is recomputed from the peer's time so far (and, for
+	// MinRate, the bytes received), and if that has passed the peer is
+	// cut off with a *SlowPeerError, otherwise it is re-armed and the read
+	// goes on.
 	FrameTimeout time.Duration
 	// MinRate, when positive, is the least average data rate, in bytes
 	// per second, at which a frame must arrive after its first second: a

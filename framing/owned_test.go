@@ -96,7 +96,7 @@ func TestReadFrameOwnedBlocks(t *testing.T) {
 			}
 			break
 		}
-		if r.end == r.start && r.ownBlock != nil {
+		if r.e.end == r.e.start && r.ownBlock != nil {
 			t.Fatal("the Reader kept its block after the last buffered frame")
 		}
 	}
@@ -190,7 +190,7 @@ func TestReadFrameOwnedIdleAfterBurst(t *testing.T) {
 		done <- err
 	}()
 	<-src.waiting // the Reader is in its source's Read, waiting for bytes
-	pooled, block := r.pooled != nil, r.ownBlock != nil
+	pooled, block := r.e.pooled != nil, r.ownBlock != nil
 	close(src.release)
 	if err := <-done; err != io.EOF {
 		t.Fatalf("after the burst: %v, want io.EOF", err)

@@ -221,7 +221,7 @@ func TestBufferGrowsWithBytesReceived(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatal(err)
 	}
-	if c := len(r.buf); c > 2*len(stream) {
+	if c := len(r.e.buf); c > 2*len(stream) {
 		t.Fatalf("buffer of %d bytes for %d received", c, len(stream))
 	}
 }
@@ -245,8 +245,8 @@ func TestSkipOversized(t *testing.T) {
 		if err != nil || string(f) != "second" {
 			t.Fatalf("chunk %d: after skip: %q %v", chunk, f, err)
 		}
-		if cap(r.buf) > DefaultInitialBufferSize {
-			t.Fatalf("chunk %d: buffered the skipped frame: buffer %d", chunk, cap(r.buf))
+		if cap(r.e.buf) > DefaultInitialBufferSize {
+			t.Fatalf("chunk %d: buffered the skipped frame: buffer %d", chunk, cap(r.e.buf))
 		}
 		if _, err := r.ReadFrame(); err != io.EOF {
 			t.Fatalf("chunk %d: %v", chunk, err)
@@ -315,8 +315,8 @@ func TestScanningDecoder(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("chunk %d (-want +got):\n%s", chunk, diff)
 		}
-		if cap(r.buf) > 2*DefaultInitialBufferSize {
-			t.Fatalf("chunk %d: skipped line was buffered: %d", chunk, cap(r.buf))
+		if cap(r.e.buf) > 2*DefaultInitialBufferSize {
+			t.Fatalf("chunk %d: skipped line was buffered: %d", chunk, cap(r.e.buf))
 		}
 	}
 }
@@ -369,7 +369,12 @@ func TestMisbehavingDecoderDoesNotPanic(t *testing.T) {
 		Frame(-1, 2, 3),
 		Consume(-1),
 		Need(-5),
-		NeedExact(-1 << 62),
+		NeedFrame(0, -1, 5),
+		NeedFrame(3, 2, 5),
+		NeedFrame(0, 6, 5),
+		NeedFrame(0, 1, 0),
+		NeedFrame(0, 1, 2).Checked(), // all bytes buffered: must be Frame
+		OverLimit(100),
 	} {
 		r := NewReader(strings.NewReader("abcdef"), badDecoder{d}, nil)
 		if _, err := r.ReadFrame(); err == nil {
@@ -491,16 +496,16 @@ func TestBufferShrinksAfterLargeFrame(t *testing.T) {
 			if err != nil || len(f) != len(frames[i]) {
 				t.Fatalf("chunk %d frame %d: %d bytes, %v", chunk, i, len(f), err)
 			}
-			if i == 0 && len(r.buf) < 1<<20 {
-				t.Fatalf("chunk %d: large frame read from a %d-byte buffer", chunk, len(r.buf))
+			if i == 0 && len(r.e.buf) < 1<<20 {
+				t.Fatalf("chunk %d: large frame read from a %d-byte buffer", chunk, len(r.e.buf))
 			}
 		}
 		// The buffer is given back when empty, before the next read.
 		if _, err := r.ReadFrame(); err != io.EOF {
 			t.Fatal(err)
 		}
-		if len(r.buf) > DefaultInitialBufferSize {
-			t.Errorf("chunk %d: buffer still %d bytes after small frames", chunk, len(r.buf))
+		if len(r.e.buf) > DefaultInitialBufferSize {
+			t.Errorf("chunk %d: buffer still %d bytes after small frames", chunk, len(r.e.buf))
 		}
 	}
 }
@@ -522,13 +527,13 @@ func TestBufferShrinksOnBusyStream(t *testing.T) {
 		if err != nil || len(f) != len(frames[i]) {
 			t.Fatalf("frame %d: %d bytes, %v", i, len(f), err)
 		}
-		grown = max(grown, len(r.buf))
+		grown = max(grown, len(r.e.buf))
 	}
 	if grown < 1<<20 {
 		t.Fatalf("the long line was read from a %d-byte buffer", grown)
 	}
-	if len(r.buf) > 4*DefaultInitialBufferSize {
-		t.Fatalf("buffer still %d bytes after %d small frames", len(r.buf), len(frames)-1)
+	if len(r.e.buf) > 4*DefaultInitialBufferSize {
+		t.Fatalf("buffer still %d bytes after %d small frames", len(r.e.buf), len(frames)-1)
 	}
 }
 
@@ -548,7 +553,7 @@ func TestFramesOverInitialSizeShareReads(t *testing.T) {
 		if err != nil || !bytes.Equal(f, want) {
 			t.Fatalf("frame %d: %d bytes, %v", i, len(f), err)
 		}
-		largest = max(largest, len(r.buf))
+		largest = max(largest, len(r.e.buf))
 	}
 	if src.reads > len(frames)/2 {
 		t.Fatalf("%d reads for %d frames", src.reads, len(frames))
@@ -584,11 +589,11 @@ func TestHeadroomIsBounded(t *testing.T) {
 				t.Fatalf("%+v: first frame %d bytes, %v", tc, len(f), err)
 			}
 		}
-		if _, err := r.ReadFrame(); Classify(err) != Temporary || r.end-r.start != 4+tc.received {
-			t.Fatalf("%+v: %v with %d bytes buffered", tc, err, r.end-r.start)
+		if _, err := r.ReadFrame(); Classify(err) != Temporary || r.e.end-r.e.start != 4+tc.received {
+			t.Fatalf("%+v: %v with %d bytes buffered", tc, err, r.e.end-r.e.start)
 		}
-		if len(r.buf) > tc.max {
-			t.Errorf("%+v: buffer of %d bytes", tc, len(r.buf))
+		if len(r.e.buf) > tc.max {
+			t.Errorf("%+v: buffer of %d bytes", tc, len(r.e.buf))
 		}
 	}
 }
@@ -615,7 +620,7 @@ func TestSmallFramesBufferChoice(t *testing.T) {
 			if err != nil || !bytes.Equal(f, want) {
 				t.Fatalf("chunks of %d, frame %d: %q, %v", tc.chunk, i, f, err)
 			}
-			everPooled = everPooled || r.pooled != nil
+			everPooled = everPooled || r.e.pooled != nil
 		}
 		if everPooled != tc.pooled {
 			t.Errorf("chunks of %d: pooled buffer taken: %v, want %v", tc.chunk, everPooled, tc.pooled)

@@ -112,8 +112,8 @@ func TestIdleReaderHoldsBuffer(t *testing.T) {
 		if _, err := r.ReadFrame(); Classify(err) != Temporary {
 			t.Fatal(err)
 		}
-		if r.pooled != nil {
-			t.Fatalf("%d-byte frame: idle Reader (blocked in read, nothing buffered) holds a %d-byte pooled buffer", size, cap(*r.pooled))
+		if r.e.pooled != nil {
+			t.Fatalf("%d-byte frame: idle Reader (blocked in read, nothing buffered) holds a %d-byte pooled buffer", size, cap(*r.e.pooled))
 		}
 	}
 }
@@ -171,18 +171,18 @@ func TestSharedErrorRace(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			r := NewReader(bytes.NewReader(make([]byte, 10)), sharedErrDecoder{}, nil)
-			r.consumed = int64(i) // different offsets
+			r.e.consumed = int64(i) // different offsets
 			r.ReadFrame()
 		}(i)
 	}
 	wg.Wait()
 }
 
-// Negative Discard from a decoder: unbounded buffering, no limit.
+// A decoder that never reports its frame over the limit: the engine's
+// backstop bounds the buffer.
 type negDiscard struct{}
 
 func (negDiscard) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
-	st.Discard = -1
 	return Need(len(buf) + 1), nil
 }
 
@@ -201,9 +201,9 @@ func (z *zeros) Read(p []byte) (int, error) {
 func TestNegativeDiscard(t *testing.T) {
 	r := NewReader(&zeros{n: 64 << 20}, negDiscard{}, &Options{MaxFrameSize: 1000})
 	_, err := r.ReadFrame()
-	t.Logf("err=%v buf=%d", err, len(r.buf))
-	if len(r.buf) > 1<<20 {
-		t.Fatalf("buffered %d bytes with a 1000-byte limit", len(r.buf))
+	t.Logf("err=%v buf=%d", err, len(r.e.buf))
+	if len(r.e.buf) > 1<<20 {
+		t.Fatalf("buffered %d bytes with a 1000-byte limit", len(r.e.buf))
 	}
 }
 

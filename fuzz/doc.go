@@ -18,6 +18,11 @@
 //		f.Fuzz(func(t *testing.T, data []byte) { fuzz.Decode(t, mycodec.New(), data) })
 //	}
 //
+// Push is the body of a target for the push engine (framing.Deframer, fed
+// the fuzzer's bytes in the fuzzer's pieces), RoundTrip of one for the
+// encoder, and ReadPaths runs the readpaths check below on a stream of your
+// choosing, for a decoder that has no encoder.
+//
 // A framer that does its own I/O (not built on framing's interfaces) runs
 // through the same suite with ConformanceFramer, given a function that
 // builds it on a net.Conn.
@@ -36,14 +41,51 @@
 //     io.ErrUnexpectedEOF inside a frame;
 //   - hostile: random bytes and Options.Hostile streams give no panic, no
 //     frame over the limit, an end, and memory in proportion to the input;
+//     for a codec also only framing's error kinds, none temporary, and
+//     sticky fatal errors (the invariants Decode checks too);
 //   - limits/fail and limits/skip: frames under, at and over a limit, under
-//     both policies;
+//     both policies (for a codec, framing's Options.Oversize Fail and Skip:
+//     the Reader applies the policy, the codec only states sizes);
 //   - bigframe: the first bytes of a 4 MiB frame allocate next to nothing,
 //     whatever the header declares;
 //   - deadline: a read deadline fires after each byte offset of a frame has
 //     been consumed, and the next read resumes the same frame;
 //   - writers: 32 goroutines write at once; every frame arrives whole and in
-//     its writer's order.
+//     its writer's order;
+//   - writepaths (codecs): every write path of a framing.Writer (WriteFrame,
+//     WriteFrames, BufferFrame and Flush, a Batch's BufferFrame and Flush),
+//     to a destination that takes vectored writes and to one that does not,
+//     puts AppendFrame's bytes on the wire, which read back as the payloads;
+//   - readpaths (codecs): the same bytes (frames of many sizes, a 100 KiB
+//     frame, frames over a limit under both policies, truncated streams,
+//     Options.Hostile and random bytes) read through every read path
+//     (ReadFrame, ReadFrameInto with and without room in dst,
+//     ReadFrameOwned, ReadBody, and a Deframer pushed pieces of the stream),
+//     cut whole, into 1-byte pieces and at random, give the same frames, the
+//     same errors (dynamic type and framing.Classify class) and the same
+//     classes as ReadFrame on the whole stream.
+//
+// Every payload a codec's suite writes is also held to the encoder's
+// contract: a refused payload is refused with a *framing.PayloadError and
+// nothing appended, and a framing.WrapEncoder's AppendFrame gives the bytes
+// of AppendHeader, payload[skip:] and AppendTrailer (a Writer sends large
+// payloads the second way and buffered or batched frames the first).
+//
+// # Decoders that panic
+//
+// The suite, Decode, Push and ReadPaths hand a decoder exactly the buffered
+// bytes (buf[:n:n], as framing does) and recover its panic: the failure
+// names the Decode call that panicked (the stream's first, second, ...),
+// its len(buf), the first bytes of buf, the DecodeState it got, the
+// Decoded the call before returned, where it panicked, and the seed. An
+// engine that calls Decode far more often than the stream's length
+// justifies is reported as looping instead of hanging the test.
+//
+// framing's own Readers, Conns and Deframers do not recover a decoder's
+// panic: a Decoder must never panic, whatever buf holds, so a panic is a
+// bug in the codec, which the suite and the fuzz targets are there to
+// catch; recovering it in production would hide it and leave a stream in
+// an unknown state.
 //
 // Payloads come from Options.Payload (random bytes by default; Without for
 // delimiter codecs, Sized for fixed-size frames). Everything is

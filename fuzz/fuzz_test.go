@@ -1,6 +1,7 @@
 package fuzz_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/framekit/framekit/delimiter"
@@ -115,5 +116,28 @@ func FuzzRoundTrip(f *testing.F) {
 			return
 		}
 		fuzz.RoundTrip(t, codec, fuzz.SplitPayloads(data), fuzz.CutBytes(cuts))
+	})
+}
+
+// FuzzPush: arbitrary bytes pushed into the push engine (a Deframer) in
+// fuzzer-chosen pieces give the frames, errors and error classes that a
+// Reader's ReadFrame gives on the same bytes read whole, for every decoder.
+func FuzzPush(f *testing.F) {
+	f.Add([]byte{0, 4}, []byte{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0, 0, 0, 2, 'h'}, []byte{0, 2, 0, 31})
+	f.Add([]byte{0, 7}, []byte{0x85, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, []byte{1, 1, 1})
+	f.Add([]byte{1, 1, 1, 0, 0xfc, 3}, []byte{0xca, 0x00, 0x10, 0xfe, 'h', 'e', 'l', 'l', 'o'}, []byte{0, 0, 0, 0, 0})
+	f.Add([]byte{2, 1, 1, '\r', '\n', 0, 'E'}, []byte("abc\r\ndefE\rghi\r\n"), []byte{2, 0, 5})
+	f.Add([]byte{0, 12}, []byte{3, 0x11, 0x22, 2, 0x33, 0, 0, 1, 0xff, 0x37, 0xfb, 0xcc, 0}, []byte{12})
+	f.Add([]byte{0, 13}, []byte{0xdb, 'x', 'a', 'a', 0xc0, 'o', 'k', 0xc0, 0xdb, 0xdb, 0xdb}, []byte{0, 1})
+	f.Add([]byte{3, 4}, []byte("0123456789"), []byte{3})
+	// A kept two-byte delimiter among two, under the skip policy, at the
+	// end of a long line.
+	f.Add([]byte{2, 10, 1, 'a', 'b', 0, 'b'}, bytes.Repeat([]byte{'x'}, 100), []byte{7, 31, 31})
+	f.Fuzz(func(t *testing.T, cfg, data, cuts []byte) {
+		dec, _, _ := codecFrom(cfg)
+		if dec == nil {
+			return
+		}
+		fuzz.Push(t, dec, data, fuzz.CutBytes(cuts))
 	})
 }

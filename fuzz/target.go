@@ -3,7 +3,6 @@ package fuzz
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"testing"
 
@@ -16,7 +15,10 @@ import (
 // one, with both oversize policies, and fails t if anything goes wrong:
 // a panic, a frame over the limit, an error outside the documented kinds,
 // a fatal error that is not sticky, a read loop that does not end, or more
-// memory than the bytes sent justify.
+// memory than the bytes sent justify (the invariants the suite's hostile
+// check holds a codec to). A panic in the decoder is reported with the
+// Decode call that panicked, its len(buf), what the call before returned,
+// and the seed of the cutting.
 //
 //	func FuzzMyCodec(f *testing.F) {
 //		f.Fuzz(func(t *testing.T, data []byte) { fuzz.Decode(t, myCodec, data) })
@@ -31,75 +33,27 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 		for _, skip := range []bool{false, true} {
 			for _, cut := range []Cutting{CutWhole(), CutRandom(seed, 9)} {
 				if msg := decodeOnce(dec, data, limit, skip, cut); msg != "" {
-					t.Fatalf("fuzz.Decode: %d bytes %x, limit %d, skip %v, %v: %s", len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
+					t.Fatalf("fuzz.Decode (seed %d): %d bytes %x, limit %d, skip %v, %v: %s", seed, len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
 				}
 			}
 		}
 	}
 }
 
-func decodeOnce(dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting) (msg string) {
+func decodeOnce(dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting) string {
 	opts := &framing.Options{MaxFrameSize: limit}
 	if skip {
 		opts.Oversize = framing.Skip
 	}
 	src := NewReader(bytes.NewReader(data), cut)
-	maxCalls := len(data) + 3
-	var alloc uint64
-	defer func() {
-		if v := recover(); v != nil {
-			msg = fmt.Sprintf("panic: %v", v)
-		}
-	}()
-	alloc = allocatedAlone(func() {
-		r := framing.NewReader(src, dec, opts)
-		var fatal error
-		for calls := 0; ; calls++ {
-			if calls == maxCalls {
-				msg = fmt.Sprintf("%d ReadFrame calls and no end", calls)
-				return
-			}
-			p, err := r.ReadFrame()
-			if fatal != nil {
-				if framing.Classify(err) != framing.Fatal || err == nil {
-					msg = fmt.Sprintf("after the fatal error %q, ReadFrame returned %q", fatal, err)
-				}
-				return
-			}
-			switch {
-			case err == nil:
-				if len(p) > limit {
-					msg = fmt.Sprintf("frame of %d bytes over the limit of %d", len(p), limit)
-					return
-				}
-			case err == io.EOF:
-				return
-			case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, framing.ErrCorrupt),
-				errors.Is(err, framing.ErrFrameTooLarge), errors.Is(err, framing.ErrPayload):
-				switch framing.Classify(err) {
-				case framing.Fatal:
-					fatal = err
-				case framing.Temporary:
-					msg = fmt.Sprintf("error %q classified temporary", err)
-					return
-				}
-			default:
-				msg = fmt.Sprintf("error %q (%T) is none of framing's kinds", err, err)
-				return
-			}
-		}
+	rec := newRecorder(len(data)+3, len(data))
+	h := hostileRun{size: len(data), limit: limit, strict: true, measured: true}
+	h.alloc = allocatedAlone(func() {
+		r := framing.NewReader(src, traceStream(dec, len(data)), opts)
+		readLoop(frameSource{next: r.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
 	})
-	if bound := uint64(8*len(data)) + 256<<10; msg == "" && alloc > bound {
-		msg = fmt.Sprintf("reading %d bytes allocated %d bytes", len(data), alloc)
-	}
-	return msg
-}
-
-// allocatedAlone is allocated for callers outside a check.
-func allocatedAlone(f func()) uint64 {
-	measureMu.RLock()
-	defer measureMu.RUnlock()
-	return allocated(f)
+	h.res, h.ended = rec.results()
+	return h.verdict()
 }
 
 // RoundTrip is the body of a native fuzz target for a codec: it writes
@@ -132,14 +86,22 @@ func RoundTrip(t testing.TB, codec framing.Codec, payloads [][]byte, cut Cutting
 	for _, p := range sent {
 		limit = max(limit, len(p))
 	}
-	r := framing.NewReader(NewReader(bytes.NewReader(stream.Bytes()), cut), codec, &framing.Options{MaxFrameSize: limit})
+	r := framing.NewReader(NewReader(bytes.NewReader(stream.Bytes()), cut), trace(codec), &framing.Options{MaxFrameSize: limit})
+	read := func() (p []byte, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = panicked(v)
+			}
+		}()
+		return r.ReadFrame()
+	}
 	for i, p := range sent {
-		got, err := r.ReadFrame()
+		got, err := read()
 		if err != nil || !bytes.Equal(got, p) {
 			t.Fatalf("fuzz.RoundTrip under %v: frame %d: got %q, %v; want %q", cut, i, clipBytes(got), err, clipBytes(p))
 		}
 	}
-	if _, err := r.ReadFrame(); err != io.EOF {
+	if _, err := read(); err != io.EOF {
 		t.Fatalf("fuzz.RoundTrip under %v: after %d frames: %v, want io.EOF", cut, len(sent), err)
 	}
 }

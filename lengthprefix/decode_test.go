@@ -5,10 +5,10 @@ import (
 	"errors"
 	"math"
 	"math/rand"
-	"strconv"
 	"testing"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -48,13 +48,19 @@ func TestCorrupt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, skip := range []bool{false, true} {
-				err := decodeErr(t, tc.dec, tc.in, framing.DefaultMaxFrameSize, skip)
-				mustCorrupt(t, err, tc.want)
-			}
+			mustCorrupt(t, decodeErr(t, tc.dec, tc.in, framing.DefaultMaxFrameSize), tc.want)
 			// Byte by byte: the error comes as soon as the header is complete.
-			res := feed(t, tc.dec, tc.in, framing.DefaultMaxFrameSize, false, ones)
+			res := feed(t, tc.dec, tc.in, framing.DefaultMaxFrameSize, ones)
 			mustCorrupt(t, res.fatal, tc.want)
+			// A Reader, under either policy: corrupt is fatal, even when
+			// skipping oversized frames.
+			for _, p := range []framing.OversizePolicy{framing.Fail, framing.Skip} {
+				res := read(t, tc.dec, tc.in, &framing.Options{Oversize: p}, fuzz.CutEvery(1))
+				if len(res.events) != 1 {
+					t.Fatalf("policy %v: %+v", p, res)
+				}
+				mustCorrupt(t, res.fatal, tc.want)
+			}
 		})
 	}
 }
@@ -67,38 +73,45 @@ func TestShorterThanStrip(t *testing.T) {
 		t.Fatalf("smallest frame: % x", got)
 	}
 	d.l.strip = 5
-	mustCorrupt(t, decodeErr(t, d, []byte{1, 'a', 'b', 'c'}, 100, false), "shorter than the 5 bytes to strip")
+	mustCorrupt(t, decodeErr(t, d, []byte{1, 'a', 'b', 'c'}, 100), "shorter than the 5 bytes to strip")
 }
 
+// The limit is the engine's: a length decoder reports the frame's bounds
+// from its header, and the Reader refuses or skips the frame before any of
+// its body is buffered.
 func TestLimit(t *testing.T) {
 	const limit = framing.DefaultMaxFrameSize
 	huge := []byte{0xFF, 0xFF, 0xFF, 0xFF} // just the header: no body was buffered
 	t.Run("fail", func(t *testing.T) {
 		st := framing.DecodeState{Limit: limit}
 		d, err := U32BE.Decode(huge, false, &st)
+		if err != nil || d != framing.NeedFrame(4, 4+math.MaxUint32, 4+math.MaxUint32) {
+			t.Fatalf("got %v, %v; want the frame's bounds", d, err)
+		}
+		res := read(t, U32BE, huge, nil, fuzz.CutEvery(1))
 		var fe *framing.FrameTooLargeError
-		if !errors.As(err, &fe) || !errors.Is(err, framing.ErrFrameTooLarge) {
-			t.Fatalf("got %+v, %v; want a *framing.FrameTooLargeError", d, err)
+		if !errors.As(res.fatal, &fe) || !errors.Is(res.fatal, framing.ErrFrameTooLarge) || len(res.events) != 1 {
+			t.Fatalf("got %+v; want a *framing.FrameTooLargeError", res)
 		}
-		if *fe != (framing.FrameTooLargeError{Size: math.MaxUint32, Limit: limit}) || d != (framing.Decoded{}) || st.Discard != 0 {
-			t.Fatalf("got %+v, %+v, Discard %d", d, *fe, st.Discard)
-		}
-		if framing.Classify(err) != framing.Fatal {
-			t.Fatalf("class %v", framing.Classify(err))
+		if *fe != (framing.FrameTooLargeError{Size: math.MaxUint32, Limit: limit}) {
+			t.Fatalf("got %+v", *fe)
 		}
 	})
 	t.Run("skip", func(t *testing.T) {
-		st := framing.DecodeState{Limit: limit, Skip: true}
-		d, err := U32BE.Decode(huge, false, &st)
+		// The whole frame is discarded, header included: the stream ends
+		// 2^32-1 bytes short of its end.
+		res := read(t, U32BE, huge, &framing.Options{Oversize: framing.Skip}, fuzz.CutEvery(1))
 		var fe *framing.FrameTooLargeError
-		if !errors.As(err, &fe) || *fe != (framing.FrameTooLargeError{Size: math.MaxUint32, Limit: limit, Skipped: true}) {
-			t.Fatalf("got %v", err)
+		if len(res.events) != 2 || !errors.As(res.events[0].err, &fe) ||
+			*fe != (framing.FrameTooLargeError{Size: math.MaxUint32, Limit: limit, Skipped: true}) {
+			t.Fatalf("got %+v", res)
 		}
-		if d != (framing.Decoded{}) || st.Discard != 4+math.MaxUint32 {
-			t.Fatalf("got %+v, Discard %d; want Discard = whole frame", d, st.Discard)
+		if framing.Classify(fe) != framing.Rejected {
+			t.Fatalf("class %v", framing.Classify(fe))
 		}
-		if framing.Classify(err) != framing.Rejected {
-			t.Fatalf("class %v", framing.Classify(err))
+		var ue *framing.UnexpectedEOFError
+		if !errors.As(res.fatal, &ue) || ue.Missing != math.MaxUint32 {
+			t.Fatalf("then %v; want an unexpected EOF %d bytes short", res.fatal, uint32(math.MaxUint32))
 		}
 	})
 	t.Run("u16 never over the default limit", func(t *testing.T) {
@@ -123,14 +136,23 @@ func TestLimit(t *testing.T) {
 			{mustDecoder(t, Config{Offset: 1, Size: 2, Adjust: 1, Strip: 3}), []byte{0xCA, 0, 10}, 11}, // 0xFE + 10
 		} {
 			st := framing.DecodeState{Limit: 10}
-			_, err := tc.dec.Decode(tc.frame, false, &st)
-			var fe *framing.FrameTooLargeError
-			if !errors.As(err, &fe) || fe.Size != tc.size {
-				t.Errorf("%T % x: %v, want a frame of %d over the limit", tc.dec, tc.frame, err, tc.size)
+			d, err := tc.dec.Decode(tc.frame, false, &st)
+			start, end, total, ok := d.Located()
+			if err != nil || !ok || end-int64(start) != tc.size {
+				t.Fatalf("%T % x: %v, %v; want a payload of %d bytes", tc.dec, tc.frame, d, err, tc.size)
 			}
-			st.Limit = 11
-			if d, err := tc.dec.Decode(tc.frame, false, &st); err != nil || !needsExact(d) {
-				t.Errorf("%T % x with limit 11: %+v, %v", tc.dec, tc.frame, d, err)
+			stream := append(bytes.Clone(tc.frame), make([]byte, int(total)-len(tc.frame))...)
+			var fe *framing.FrameTooLargeError
+			res := feed(t, tc.dec, stream, 10, all)
+			if !errors.As(res.fatal, &fe) || fe.Size != tc.size {
+				t.Errorf("%T % x: %+v, want a frame of %d over the limit", tc.dec, tc.frame, res, tc.size)
+			}
+			res = read(t, tc.dec, stream, &framing.Options{MaxFrameSize: 10}, fuzz.CutWhole())
+			if !errors.As(res.fatal, &fe) || fe.Size != tc.size {
+				t.Errorf("%T % x, Reader: %+v, want a frame of %d over the limit", tc.dec, tc.frame, res, tc.size)
+			}
+			if res := feed(t, tc.dec, stream, 11, all); res.fatal != nil || len(res.frames()) != 1 || len(res.frames()[0]) != 11 {
+				t.Errorf("%T % x with limit 11: %+v", tc.dec, tc.frame, res)
 			}
 		}
 	})
@@ -149,41 +171,48 @@ func TestLimit(t *testing.T) {
 					want = append(want, event{frame: p})
 				}
 			}
-			for _, chunk := range []func() int{ones, all, randomChunks(rng)} {
-				res := feed(t, c, stream, 20, true, chunk)
-				if diff := cmp.Diff(want, res.events, eventOpts...); diff != "" || res.fatal != nil || res.leftover != 0 {
-					t.Fatalf("%T (-want +got):\n%s\n%+v", c, diff, res)
+			opts := &framing.Options{MaxFrameSize: 20, Oversize: framing.Skip}
+			for _, cut := range []fuzz.Cutting{fuzz.CutEvery(1), fuzz.CutWhole(), fuzz.CutRandom(rng.Int63(), 50)} {
+				res := read(t, c, stream, opts, cut)
+				if diff := cmp.Diff(want, res.events, eventOpts...); diff != "" || res.fatal != nil {
+					t.Fatalf("%T, %v (-want +got):\n%s\n%+v", c, cut, diff, res)
 				}
 			}
 		}
 	})
 	t.Run("frame larger than an int", func(t *testing.T) {
 		// 8-byte field: 2^63-1 plus the header overflows int64; it cannot
-		// even be skipped.
-		for _, skip := range []bool{false, true} {
-			st := framing.DecodeState{Limit: limit, Skip: skip}
-			_, err := U64BE.Decode([]byte{0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, false, &st)
+		// even be skipped: the codec reports it, fatal under both policies.
+		for _, tc := range []struct {
+			dec framing.Decoder
+			in  []byte
+		}{
+			{U64BE, []byte{0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}},
+			{Uvarint, []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F}},
+		} {
+			st := framing.DecodeState{Limit: limit}
+			_, err := tc.dec.Decode(tc.in, false, &st)
 			var fe *framing.FrameTooLargeError
-			if !errors.As(err, &fe) || fe.Size != math.MaxInt64 || fe.Skipped || st.Discard != 0 {
-				t.Fatalf("skip %v: %v, Discard %d", skip, err, st.Discard)
+			if !errors.As(err, &fe) || *fe != (framing.FrameTooLargeError{Size: math.MaxInt64, Limit: limit}) {
+				t.Fatalf("%T: %v", tc.dec, err)
 			}
-			_, err = Uvarint.Decode([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F}, false, &st)
-			if !errors.As(err, &fe) || fe.Size != math.MaxInt64 || fe.Skipped || st.Discard != 0 {
-				t.Fatalf("varint, skip %v: %v, Discard %d", skip, err, st.Discard)
+			for _, p := range []framing.OversizePolicy{framing.Fail, framing.Skip} {
+				res := read(t, tc.dec, tc.in, &framing.Options{Oversize: p}, fuzz.CutWhole())
+				if !errors.As(res.fatal, &fe) || fe.Size != math.MaxInt64 || fe.Skipped || len(res.events) != 1 {
+					t.Fatalf("%T, policy %v: %+v", tc.dec, p, res)
+				}
 			}
 		}
-		// A payload within the limit in a frame longer than the largest int
-		// (a big stripped header): too large, and skipped whole.
-		if strconv.IntSize == 32 {
-			d := mustDecoder(t, Config{Offset: 100, Size: 4, Strip: 104})
-			in := make([]byte, 104)
-			copy(in[100:], []byte{0x7F, 0xFF, 0xFF, 0xF0}) // MaxInt32 - 15
-			st := framing.DecodeState{Limit: math.MaxInt, Skip: true}
-			_, err := d.Decode(in, false, &st)
-			var fe *framing.FrameTooLargeError
-			if !errors.As(err, &fe) || !fe.Skipped || st.Discard != 104+math.MaxInt32-15 {
-				t.Fatalf("%v, Discard %d", err, st.Discard)
-			}
+		// A payload within the limit in a frame longer than the largest
+		// int on a 32-bit platform (a big stripped header): its bounds are
+		// reported as they are, for the engine to refuse or skip.
+		d := mustDecoder(t, Config{Offset: 100, Size: 4, Strip: 104})
+		in := make([]byte, 104)
+		copy(in[100:], []byte{0x7F, 0xFF, 0xFF, 0xF0}) // MaxInt32 - 15
+		st := framing.DecodeState{Limit: math.MaxInt}
+		const total = 104 + math.MaxInt32 - 15
+		if got, err := d.Decode(in, false, &st); err != nil || got != framing.NeedFrame(104, total, total) {
+			t.Fatalf("%v, %v", got, err)
 		}
 	})
 }
@@ -191,34 +220,31 @@ func TestLimit(t *testing.T) {
 func TestNeed(t *testing.T) {
 	st := framing.DecodeState{Limit: 1 << 20}
 	for _, tc := range []struct {
-		dec   framing.Decoder
-		in    []byte
-		need  int
-		exact bool
+		dec  framing.Decoder
+		in   []byte
+		want framing.Decoded
 	}{
-		{U32BE, nil, 4, false},
-		{U32BE, []byte{0, 0}, 4, false},
-		{U32BE, []byte{0, 0, 1, 0}, 4 + 256, true},
-		{U32BE, []byte{0, 0, 1, 0, 'x'}, 4 + 256, true},
-		{TLSRecord, []byte{0x17, 3, 3, 0}, 5, false},
-		{TLSRecord, []byte{0x17, 3, 3, 0, 1}, 6, true},
-		{mustDecoder(t, Config{Offset: 1, Size: 2, Adjust: 1, Strip: 3}), []byte{0xCA, 0, 12}, 16, true},
-		{Uvarint, nil, 1, false},
-		{Uvarint, []byte{0xAC}, 2, false},
-		{Uvarint, []byte{0xAC, 0x02}, 302, true},
-		{Uvarint, []byte{0xFF, 0xFF, 0xFF}, 4, false},
+		{U32BE, nil, framing.Need(4)},
+		{U32BE, []byte{0, 0}, framing.Need(4)},
+		{U32BE, []byte{0, 0, 1, 0}, framing.NeedFrame(4, 4+256, 4+256)},
+		{U32BE, []byte{0, 0, 1, 0, 'x'}, framing.NeedFrame(4, 4+256, 4+256)},
+		{U32BE, []byte{0, 0, 0, 1, 'x'}, framing.Frame(4, 5, 5)},
+		{TLSRecord, []byte{0x17, 3, 3, 0}, framing.Need(5)},
+		{TLSRecord, []byte{0x17, 3, 3, 0, 1}, framing.NeedFrame(0, 6, 6)},
+		{TLSRecord, []byte{0x17, 3, 3, 0, 1, 'x'}, framing.NeedFrame(0, 6, 6)},
+		{mustDecoder(t, Config{Offset: 1, Size: 2, Adjust: 1, Strip: 3}), []byte{0xCA, 0, 12}, framing.NeedFrame(3, 16, 16)},
+		{Uvarint, nil, framing.Need(1)},
+		{Uvarint, []byte{0xAC}, framing.Need(2)},
+		{Uvarint, []byte{0xAC, 0x02}, framing.NeedFrame(2, 302, 302)},
+		{Uvarint, []byte{0xFF, 0xFF, 0xFF}, framing.Need(4)},
 	} {
 		d, err := tc.dec.Decode(tc.in, false, &st)
-		want := framing.Need(tc.need)
-		if tc.exact {
-			want = framing.NeedExact(tc.need)
-		}
-		if err != nil || d != want {
-			t.Errorf("%T % x: %+v, %v; want Need %d exact %v", tc.dec, tc.in, d, err, tc.need, tc.exact)
+		if err != nil || d != tc.want {
+			t.Errorf("%T % x: %v, %v; want %v", tc.dec, tc.in, d, err, tc.want)
 		}
 		// atEOF changes nothing: the Reader reports the truncation.
 		if d2, _ := tc.dec.Decode(tc.in, true, &st); d2 != d {
-			t.Errorf("%T % x at EOF: %+v, want %+v", tc.dec, tc.in, d2, d)
+			t.Errorf("%T % x at EOF: %v, want %v", tc.dec, tc.in, d2, d)
 		}
 	}
 }
@@ -332,16 +358,12 @@ func TestVarint(t *testing.T) {
 		if got := binaryAppendUvarint(tc.n); !bytes.Equal(got, tc.want) {
 			t.Fatalf("hand-computed %d: % x, encoding/binary says % x", tc.n, tc.want, got)
 		}
-		// Decoding the prefix alone: exact need, or too large.
+		// Decoding the prefix alone: the frame's bounds.
 		st := framing.DecodeState{Limit: math.MaxInt}
 		d, err := Uvarint.Decode(tc.want, false, &st)
-		total := uint64(len(tc.want)) + tc.n
-		if total <= math.MaxInt {
-			if err != nil || (tc.n == 0 && d != framing.Frame(len(tc.want), len(tc.want), len(tc.want))) || (tc.n > 0 && d != framing.NeedExact(int(total))) {
-				t.Errorf("decoding % x: %+v, %v", tc.want, d, err)
-			}
-		} else if !errors.Is(err, framing.ErrFrameTooLarge) {
-			t.Errorf("decoding % x on a 32-bit platform: %+v, %v", tc.want, d, err)
+		total := int64(len(tc.want)) + int64(tc.n)
+		if err != nil || d != framing.NeedFrame(len(tc.want), total, total) {
+			t.Errorf("decoding % x: %v, %v", tc.want, d, err)
 		}
 		if tc.n > 1<<20 {
 			continue
@@ -372,7 +394,8 @@ func TestVarint(t *testing.T) {
 		}
 	}
 
-	// A split varint asks for one more byte at a time, then the exact frame.
+	// A split varint asks for one more byte at a time, then gives the
+	// frame's bounds.
 	frame := cat([]byte{0x80, 0x80, 0x01}, make([]byte, 16384))
 	st := framing.DecodeState{Limit: 1 << 20}
 	for n := 0; n < 3; n++ {
@@ -381,21 +404,14 @@ func TestVarint(t *testing.T) {
 			t.Fatalf("%d prefix bytes: %+v, %v", n, d, err)
 		}
 	}
-	d, err := Uvarint.Decode(frame[:3], false, &st)
-	if err != nil || d != (framing.NeedExact(3+16384)) {
-		t.Fatalf("whole prefix: %+v, %v", d, err)
-	}
-	d, err = Uvarint.Decode(frame, false, &st)
-	if err != nil || d != (framing.Frame(3, len(frame), len(frame))) {
-		t.Fatalf("whole frame: %+v, %v", d, err)
+	for _, n := range []int{3, 4, len(frame)} {
+		d, err := Uvarint.Decode(frame[:n], false, &st)
+		if err != nil || d != framing.NeedFrame(3, 3+16384, 3+16384) {
+			t.Fatalf("%d bytes: %v, %v", n, d, err)
+		}
 	}
 	var zero VarintCodec // the zero value works
 	if got := decodeOne(t, zero, frame); len(got) != 16384 {
 		t.Fatalf("zero VarintCodec: %d bytes", len(got))
 	}
-}
-
-func needsExact(d framing.Decoded) bool {
-	_, exact := d.Need()
-	return exact
 }

@@ -78,10 +78,10 @@
 //
 // # Limits and errors
 //
-// The frame size is compared with the Reader's limit as soon as the header
-// is buffered, before any of the body is, so a length field cannot make the
-// Reader allocate. A field too narrow to reach the limit simply never
-// exceeds it. A frame of 2^63 bytes or more (an 8-byte field or a varint
+// The decoders report a frame's bounds as soon as its header is buffered,
+// and the Reader compares its size with the limit before any of the body
+// is buffered, so a length field cannot make the Reader allocate. A field
+// too narrow to reach the limit simply never exceeds it. A frame of 2^63 bytes or more (an 8-byte field or a varint
 // near its largest value) is refused even under the skip policy: no stream
 // could skip it. Impossible lengths (a negative signed field, a length
 // that Adjust makes negative, a malformed varint) are

@@ -29,7 +29,8 @@ func Example_appendFrame() {
 
 // Decoding TLS records: the header (content type, version, length) is kept,
 // so each frame is a whole record. A Reader makes these calls itself; here
-// they are made by hand.
+// they are made by hand: the decoder reports where the frame is as soon as
+// the header is in, and the Reader checks the limit and reads the rest.
 func Example_tlsRecord() {
 	stream := []byte{
 		0x17, 0x03, 0x03, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', // a whole record
@@ -37,21 +38,22 @@ func Example_tlsRecord() {
 	}
 	st := framing.DecodeState{Limit: framing.DefaultMaxFrameSize}
 
-	d, err := lengthprefix.TLSRecord.Decode(stream, false, &st)
-	start, end, _ := d.Frame()
-	fmt.Printf("frame % x, consumed %d, err %v\n", stream[start:end], d.Advance(), err)
+	d, err := lengthprefix.TLSRecord.Decode(stream[:5], false, &st)
+	start, end, total, _ := d.Located()
+	fmt.Printf("frame at %d:%d, ends at byte %d, err %v\n", start, end, total, err)
+	fmt.Printf("frame % x\n", stream[start:end])
 
-	d, err = lengthprefix.TLSRecord.Decode(stream[d.Advance():], false, &st)
-	need, exact := d.Need()
-	fmt.Printf("need %d bytes (exact: %v), err %v\n", need, exact, err)
+	d, err = lengthprefix.TLSRecord.Decode(stream[total:], false, &st)
+	fmt.Printf("need %d bytes, err %v\n", d.Need(), err)
 
 	// The encoder takes the whole record and fills in its length, in a copy.
 	rec := []byte{0x17, 0x03, 0x03, 0x00, 0x00, 'h', 'i'}
 	out, _ := lengthprefix.TLSRecord.AppendFrame(nil, rec)
 	fmt.Printf("% x (input % x)\n", out, rec[:5])
 	// Output:
-	// frame 17 03 03 00 05 68 65 6c 6c 6f, consumed 10, err <nil>
-	// need 5 bytes (exact: false), err <nil>
+	// frame at 0:10, ends at byte 10, err <nil>
+	// frame 17 03 03 00 05 68 65 6c 6c 6f
+	// need 5 bytes, err <nil>
 	// 17 03 03 00 02 68 69 (input 17 03 03 00 00)
 }
 
@@ -84,7 +86,7 @@ func ExampleNewDecoder() {
 	wire := []byte{0xCA, 0x00, 0x0C, 0xFE, 'H', 'E', 'L', 'L', 'O', ',', ' ', 'W', 'O', 'R', 'L', 'D'}
 	st := framing.DecodeState{Limit: framing.DefaultMaxFrameSize}
 	d, _ := dec.Decode(wire, false, &st)
-	start, end, _ := d.Frame()
+	start, end, _, _ := d.Located()
 	fmt.Printf("%x %s\n", wire[start], wire[start+1:end])
 	// Output:
 	// New fails: decode-only layout

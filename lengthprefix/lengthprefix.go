@@ -225,7 +225,7 @@ func (l *layout) putField(b []byte, v uint64) {
 
 // frameSize reads the header at the start of buf: the frame's total size
 // in bytes, or need > 0 bytes to buffer before the header is complete.
-// limit only fills in errors for frames too large to represent.
+// limit only fills in the error for a frame too large to represent.
 func (l *layout) frameSize(buf []byte, limit int) (total int64, need int, err error) {
 	if len(buf) < l.hdr {
 		return 0, l.hdr, nil
@@ -258,33 +258,6 @@ func (l *layout) frameSize(buf []byte, limit int) (total int64, need int, err er
 			"frame of %d bytes (length field %d) is shorter than the %d bytes to strip", total, n, l.strip)}
 	}
 	return total, 0, nil
-}
-
-// decodeHeader implements framing.HeaderDecoder for a layout.
-func (l *layout) decodeHeader(buf []byte) (skip int, size int64, need int, err error) {
-	total, need, err := l.frameSize(buf, 0)
-	if err != nil || need > 0 {
-		return 0, 0, need, err
-	}
-	return l.strip, total - int64(l.strip), 0, nil
-}
-
-// sized finishes decoding a frame of total bytes whose payload, the last
-// size bytes, starts at start: it enforces the limit and reports the frame
-// or the bytes still needed.
-func sized(buf []byte, total, size int64, start int, st *framing.DecodeState) (framing.Decoded, error) {
-	if size > int64(st.Limit) || total > maxInt {
-		if st.Skip {
-			st.Discard = total
-			return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit, Skipped: true}
-		}
-		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
-	}
-	t := int(total)
-	if len(buf) < t {
-		return framing.NeedExact(t), nil
-	}
-	return framing.Frame(start, t, t), nil
 }
 
 // negativeField reports a field value above maxLen, which is negative as a
@@ -428,10 +401,7 @@ func NewDecoder(c Config) (*Decoder, error) {
 // Config returns the configuration the Decoder was built with.
 func (d *Decoder) Config() Config { return d.l.cfg }
 
-// Decode implements framing.Decoder: it returns the frame that starts at
-// buf[0], minus its first Strip bytes, once all of it is buffered. A frame
-// over st.Limit is a *framing.FrameTooLargeError as soon as the header is
-// buffered; an impossible length is a *framing.CorruptError.
+// Decode implements framing.Decoder; see Codec.Decode.
 func (d *Decoder) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	return (*Codec)(d).Decode(buf, atEOF, st) // the same struct: Codec.Decode decodes any layout
 }
@@ -472,18 +442,21 @@ func mustNew(c Config) *Codec {
 // Config returns the configuration the Codec was built with.
 func (c *Codec) Config() Config { return c.l.cfg }
 
-// Decode implements framing.Decoder: it returns the frame that starts at
-// buf[0], minus its first Strip bytes, once all of it is buffered. A frame
-// over st.Limit is a *framing.FrameTooLargeError as soon as the header is
-// buffered; an impossible length is a *framing.CorruptError.
+// Decode implements framing.Decoder: as soon as the header at buf[0] is
+// buffered, it reports the frame's bounds with framing.NeedFrame (the
+// payload is the frame minus its first Strip bytes), or, for the presets'
+// layout with the whole frame buffered, the frame itself; the Reader
+// compares the payload's size with its limit. A frame of 2^63 bytes or
+// more is a fatal *framing.FrameTooLargeError; an impossible length is a
+// *framing.CorruptError.
 func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	// The whole decoder is in this method, not in a layout method it calls:
 	// small frames in small reads call it two or three times a frame, and
 	// the second call level cost more than the fast path below.
 	l := &c.l
 	if l.plain && len(buf) >= l.hdr {
-		// The common layout, a length then that many bytes, within the
-		// limit: the result is built here, without the general path's
+		// The common layout, a length then that many bytes, whose end fits
+		// an int: the result is built here, without the general path's
 		// intermediate values (a third of the cost of a small frame).
 		var n uint64
 		if l.hdr == 4 && !l.little {
@@ -491,19 +464,19 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 		} else {
 			n = l.field(buf[:l.hdr])
 		}
-		if n <= l.maxLen && n <= uint64(st.Limit) && n <= uint64(maxInt-int64(l.hdr)) {
+		if n <= l.maxLen && n <= uint64(maxInt-int64(l.hdr)) {
 			t := l.hdr + int(n)
 			if len(buf) >= t {
 				return framing.Frame(l.hdr, t, t), nil
 			}
-			return framing.NeedExact(t), nil
+			return framing.NeedFrame(l.hdr, int64(t), int64(t)), nil
 		}
 	}
 	total, need, err := l.frameSize(buf, st.Limit)
 	if err != nil || need > 0 {
 		return framing.Need(need), err
 	}
-	return sized(buf, total, total-int64(l.strip), l.strip, st)
+	return framing.NeedFrame(l.strip, total, total), nil
 }
 
 // AppendFrame appends the frame for payload to dst. With Strip 0, payload
@@ -533,15 +506,3 @@ var (
 	_ framing.Codec       = (*Codec)(nil)
 	_ framing.WrapEncoder = (*Codec)(nil)
 )
-
-// DecodeHeader implements framing.HeaderDecoder, so that large frames can
-// be streamed with framing.Reader.ReadBody: the payload is the frame minus
-// its first Strip bytes.
-func (c *Codec) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
-	return c.l.decodeHeader(buf)
-}
-
-// DecodeHeader implements framing.HeaderDecoder; see Codec.DecodeHeader.
-func (d *Decoder) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
-	return d.l.decodeHeader(buf)
-}

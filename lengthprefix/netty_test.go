@@ -98,7 +98,7 @@ func TestNettyExamplesDecode(t *testing.T) {
 			// Three frames glued together, cut at random.
 			stream := cat(tc.wire, tc.wire, tc.wire)
 			for i := 0; i < 20; i++ {
-				res := feed(t, dec, stream, 1<<20, false, randomChunks(rng))
+				res := feed(t, dec, stream, 1<<20, randomChunks(rng))
 				want := [][]byte{tc.want, tc.want, tc.want}
 				if diff := framesDiff(want, res.frames()); diff != "" || res.fatal != nil || res.leftover != 0 {
 					t.Fatalf("frames (-want +got):\n%s\nresult %+v", diff, res)
@@ -106,7 +106,7 @@ func TestNettyExamplesDecode(t *testing.T) {
 			}
 			// Every proper prefix is incomplete: a frame is never returned early.
 			for n := 1; n < len(tc.wire); n++ {
-				res := feed(t, dec, tc.wire[:n], 1<<20, false, all)
+				res := feed(t, dec, tc.wire[:n], 1<<20, all)
 				if len(res.events) != 0 || res.leftover != n {
 					t.Fatalf("%d of %d bytes: %+v", n, len(tc.wire), res)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 )
 
 var seedFlag = flag.Int64("lengthprefix.seed", 0, "seed for the randomized tests (0: from the clock)")
@@ -142,7 +143,7 @@ func TestPropertyRoundTrip(t *testing.T) {
 			t.Fatalf("%+v: AppendFrame and AppendHeader+body+AppendTrailer differ", c)
 		}
 		for k := 0; k < 3; k++ {
-			res := feed(t, codec, stream, math.MaxInt, false, randomChunks(rng))
+			res := feed(t, codec, stream, math.MaxInt, randomChunks(rng))
 			if diff := framesDiff(want, res.frames()); diff != "" || res.fatal != nil || res.leftover != 0 {
 				t.Fatalf("%+v (-want +got):\n%s\n%+v", c, diff, res)
 			}
@@ -162,7 +163,7 @@ func TestPropertyVarint(t *testing.T) {
 			stream, _ = Uvarint.AppendFrame(stream, p)
 			want = append(want, p)
 		}
-		res := feed(t, Uvarint, stream, math.MaxInt, false, randomChunks(rng))
+		res := feed(t, Uvarint, stream, math.MaxInt, randomChunks(rng))
 		if diff := framesDiff(want, res.frames()); diff != "" || res.fatal != nil || res.leftover != 0 {
 			t.Fatalf("(-want +got):\n%s", diff)
 		}
@@ -183,7 +184,8 @@ func randomConfig(rng *rand.Rand) Config {
 }
 
 // Hostile input never panics and never breaks the Decoder contract (feed
-// checks it), whatever the layout, limit and policy.
+// checks it), whatever the layout and limit, nor makes a Reader misbehave
+// under either policy.
 func TestHostileInput(t *testing.T) {
 	rng := testRand(t)
 	for iter := 0; iter < 3000; iter++ {
@@ -207,7 +209,13 @@ func TestHostileInput(t *testing.T) {
 				in[i] |= 0x80
 			}
 		}
-		feed(t, dec, in, rng.Intn(100), rng.Intn(2) == 0, randomChunks(rng))
+		limit := rng.Intn(100)
+		feed(t, dec, in, limit, randomChunks(rng))
+		opts := &framing.Options{MaxFrameSize: limit}
+		if rng.Intn(2) == 0 {
+			opts.Oversize = framing.Skip
+		}
+		read(t, dec, in, opts, fuzz.CutRandom(rng.Int63(), 8))
 	}
 }
 
@@ -230,7 +238,12 @@ func FuzzDecode(f *testing.F) {
 			}
 			dec = d
 		}
-		feed(t, dec, in, max(limit, 0), skip, ones)
-		feed(t, dec, in, max(limit, 0), skip, all)
+		feed(t, dec, in, max(limit, 0), ones)
+		feed(t, dec, in, max(limit, 0), all)
+		opts := &framing.Options{MaxFrameSize: limit}
+		if skip {
+			opts.Oversize = framing.Skip
+		}
+		read(t, dec, in, opts, fuzz.CutEvery(1))
 	})
 }

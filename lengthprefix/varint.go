@@ -31,10 +31,12 @@ type VarintCodec struct {
 	Strict bool
 }
 
-// Decode implements framing.Decoder: it returns the payload that follows
-// the varint at buf[0] once all of it is buffered. A payload over st.Limit
-// is a *framing.FrameTooLargeError as soon as the varint is complete; a
-// malformed varint is a *framing.CorruptError.
+// Decode implements framing.Decoder: as soon as the varint at buf[0] is
+// complete, it reports the frame's bounds with framing.NeedFrame (the
+// payload follows the varint); the Reader compares the payload's size with
+// its limit. A frame of 2^63 bytes or more is a fatal
+// *framing.FrameTooLargeError; a malformed varint is a
+// *framing.CorruptError.
 func (c VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	n, size, err := c.header(buf, st.Limit)
 	if err != nil || n == 0 {
@@ -44,17 +46,7 @@ func (c VarintCodec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (fr
 		// Over any limit, and too long even to skip.
 		return framing.Decoded{}, &framing.FrameTooLargeError{Size: size, Limit: st.Limit}
 	}
-	return sized(buf, int64(n)+size, size, n, st)
-}
-
-// DecodeHeader implements framing.HeaderDecoder, so that large frames can
-// be streamed with framing.Reader.ReadBody.
-func (c VarintCodec) DecodeHeader(buf []byte, atEOF bool) (skip int, size int64, need int, err error) {
-	n, size, err := c.header(buf, 0)
-	if err != nil || n == 0 {
-		return 0, 0, len(buf) + 1, err
-	}
-	return n, size, 0, nil
+	return framing.NeedFrame(n, int64(n)+size, int64(n)+size), nil
 }
 
 // header reads the varint at the start of buf: its length n (0 while it is

@@ -8,49 +8,22 @@ import (
 	"github.com/framekit/framekit/framing"
 )
 
-// offsetDecoder wraps a codec's decoder for one stream, to learn where each
-// frame starts: the Reader consumes exactly what Decode says (Advance, then
-// Discard), so the decoder sees every byte the stream consumes. One value
-// serves one Reader only.
-type offsetDecoder struct {
-	dec framing.Decoder
-	// pos is the stream offset of the first byte of the next Decode's buf;
-	// start is where the frame being decoded (or rejected) starts.
-	pos, start int64
-}
-
-func (d *offsetDecoder) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	if !st.Skipping {
-		// Not in the middle of a rejected frame: buf starts a frame.
-		d.start = d.pos
-	}
-	res, err := d.dec.Decode(buf, atEOF, st)
-	if n := res.Advance(); n > 0 {
-		d.pos += int64(n)
-	}
-	if st.Discard > 0 {
-		d.pos += st.Discard // called only with nothing left to discard
-	}
-	return res, err
-}
-
 // frameReader reads frames from a stream and numbers them, so that an error
 // in the data says which frame and where.
 type frameReader struct {
 	r     *framing.Reader
-	off   *offsetDecoder
 	c     *codec
 	index int64 // of the next frame, counting rejected ones
 }
 
 func newFrameReader(rd io.Reader, c *codec, opts *framing.Options) *frameReader {
-	off := &offsetDecoder{dec: c.dec}
-	return &frameReader{r: framing.NewReader(rd, off, opts), off: off, c: c}
+	return &frameReader{r: framing.NewReader(rd, c.dec, opts), c: c}
 }
 
 // next returns the next frame (valid until the next call), io.EOF at a clean
 // end of the stream, a *dataError for a bad frame, or the stream's own error.
 func (fr *frameReader) next() ([]byte, error) {
+	start := fr.r.Offset() // where the frame (or the rejected one) starts
 	f, err := fr.r.ReadFrame()
 	if err == nil {
 		fr.index++
@@ -59,7 +32,7 @@ func (fr *frameReader) next() ([]byte, error) {
 	if err == io.EOF || !isDataError(err) {
 		return nil, err
 	}
-	de := &dataError{index: fr.index, offset: fr.off.start, err: err, c: fr.c}
+	de := &dataError{index: fr.index, offset: start, err: err, c: fr.c}
 	if framing.Classify(err) == framing.Rejected {
 		fr.index++
 	}

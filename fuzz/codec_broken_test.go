@@ -1,0 +1,170 @@
+package fuzz_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+// trailerSkew is U32BE whose AppendTrailer adds a byte that AppendFrame
+// does not: frames a Writer sends from the caller's memory (large ones)
+// differ from the frames it buffers or batches.
+type trailerSkew struct{ *lengthprefix.Codec }
+
+func (trailerSkew) AppendTrailer(dst, _ []byte) []byte { return append(dst, 0) }
+
+// staleHeader is a 2-byte big-endian length codec that reads its header
+// once one byte of it is buffered: with a buffer of spare capacity it
+// would read a stale byte; with exactly the buffered bytes it panics.
+type staleHeader struct{}
+
+func (staleHeader) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	if len(buf) < 1 { // the bug: the header is 2 bytes
+		return framing.Need(2), nil
+	}
+	n := int(buf[0])<<8 | int(buf[1])
+	return framing.NeedFrame(2, int64(2+n), int64(2+n)), nil
+}
+
+func (staleHeader) AppendFrame(dst, p []byte) ([]byte, error) {
+	if len(p) > 0xffff {
+		return dst, &framing.PayloadError{Size: len(p), Reason: "over 65535 bytes"}
+	}
+	return append(append(dst, byte(len(p)>>8), byte(len(p))), p...), nil
+}
+
+// checkedLines ends frames with '\n' and rejects a frame holding 0xFF: but
+// it validates a frame before it is measured, so that a bad frame over the
+// limit is a Rejected CorruptError when its end is buffered with it and a
+// Fatal FrameTooLargeError (OverLimit) when it is not: the class of error
+// depends on how the stream was cut (issue 16's defect 4 in COBS and
+// SLIP).
+type checkedLines struct{}
+
+func (checkedLines) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	i := bytes.IndexByte(buf[st.Scanned:], '\n')
+	if i < 0 {
+		if len(buf) > st.Limit {
+			return framing.OverLimit(len(buf)), nil
+		}
+		st.Scanned = len(buf)
+		return framing.Need(len(buf) + 1), nil
+	}
+	end := st.Scanned + i
+	if bytes.IndexByte(buf[:end], 0xFF) >= 0 {
+		return framing.Consume(end + 1), &framing.CorruptError{Reason: "0xFF in a line", Rejected: true}
+	}
+	return framing.Frame(0, end, end+1), nil
+}
+
+func (checkedLines) AppendFrame(dst, p []byte) ([]byte, error) {
+	if bytes.IndexByte(p, '\n') >= 0 {
+		return dst, &framing.PayloadError{Size: len(p), Reason: "a newline in the payload"}
+	}
+	return append(append(dst, p...), '\n'), nil
+}
+
+// TestSuiteCatchesBrokenCodecs: each deliberately broken codec is
+// reported, by the check meant for its bug, with what the brief of each
+// check promises in the message.
+func TestSuiteCatchesBrokenCodecs(t *testing.T) {
+	badLine := append(append(bytes.Repeat([]byte{'a'}, 100), 0xFF), "\nok\n"...)
+	tests := []struct {
+		name  string
+		codec framing.Codec
+		opts  fuzz.Options
+		check string
+		want  []string // in the failure's message
+	}{
+		{"AppendFrame disagrees with AppendHeader + payload + AppendTrailer", trailerSkew{lengthprefix.U32BE}, fuzz.Options{},
+			"writepaths", []string{"AppendFrame gives", "AppendHeader + payload[0:] + AppendTrailer", "seed 3"}},
+		{"reads a header byte that is not buffered", staleHeader{}, fuzz.Options{},
+			"roundtrip", []string{"the decoder panicked in Decode call", "len(buf) 1", "index out of range", "staleHeader", "it was the stream's first call", "seed 3"}},
+		{"validates a line before measuring it", checkedLines{}, fuzz.Options{Payload: fuzz.Without('\n', 0xFF), Hostile: [][]byte{badLine}},
+			"readpaths", []string{"Options.Hostile[0]", "*framing.CorruptError", "*framing.FrameTooLargeError", "still fails with"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opts := tt.opts
+			opts.Seed = 3
+			var found *fuzz.Failure
+			for _, f := range fuzz.Check(tt.codec, &opts) {
+				if f.Check == tt.check && found == nil {
+					found = f
+				}
+			}
+			if found == nil {
+				t.Fatalf("the %s check did not report it", tt.check)
+			}
+			msg := found.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("the failure does not say %q: %s", w, msg)
+				}
+			}
+			t.Logf("reported: %s", msg)
+		})
+	}
+}
+
+// fatalTB records the first Fatalf of a fuzz body and stops it.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+type stopped struct{}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic(stopped{})
+}
+
+func fuzzBody(t *testing.T, body func(tb testing.TB)) string {
+	tb := &fatalTB{TB: t}
+	func() {
+		defer func() {
+			if v := recover(); v != nil && v != (stopped{}) {
+				panic(v)
+			}
+		}()
+		body(tb)
+	}()
+	return tb.msg
+}
+
+// TestFuzzBodiesReportDecoderPanics: fuzz.Decode and fuzz.Push report a
+// decoder's panic with the call, len(buf), the call before and the seed
+// or cutting, instead of crashing the fuzzer.
+func TestFuzzBodiesReportDecoderPanics(t *testing.T) {
+	data := []byte{0x00, 0x03, 'a', 'b', 'c', 0x00}
+	msg := fuzzBody(t, func(tb testing.TB) { fuzz.Decode(tb, staleHeader{}, data) })
+	for _, w := range []string{"fuzz.Decode (seed ", "the decoder panicked in Decode call 2 with len(buf) 1", "the call before returned NeedFrame(2, 5, 5)"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("fuzz.Decode's report does not say %q: %s", w, msg)
+		}
+	}
+	t.Logf("fuzz.Decode: %s", msg)
+	msg = fuzzBody(t, func(tb testing.TB) { fuzz.Push(tb, staleHeader{}, data, fuzz.CutEvery(1)) })
+	for _, w := range []string{"fuzz.Push under fuzz.CutEvery(1)", "the decoder panicked in Decode call", "len(buf) 1"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("fuzz.Push's report does not say %q: %s", w, msg)
+		}
+	}
+	t.Logf("fuzz.Push: %s", msg)
+	// The same bodies pass a correct codec.
+	if msg := fuzzBody(t, func(tb testing.TB) { fuzz.Decode(tb, lengthprefix.U16BE, data) }); msg != "" {
+		t.Errorf("fuzz.Decode on U16BE: %s", msg)
+	}
+	if msg := fuzzBody(t, func(tb testing.TB) { fuzz.Push(tb, lengthprefix.U16BE, data, fuzz.CutEvery(1)) }); msg != "" {
+		t.Errorf("fuzz.Push on U16BE: %s", msg)
+	}
+}

@@ -1,0 +1,106 @@
+package fuzz
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/framekit/framekit/framing"
+)
+
+// limits runs frames below, at and over a limit under one policy (for a
+// codec: framing's Reader with Options.Oversize framing.Skip or
+// framing.Fail).
+func (s *suite) limits(skip bool) []*Failure {
+	name := "limits/fail"
+	if skip {
+		name = "limits/skip"
+	}
+	ps, limit, msg := s.oversized(s.rng(5))
+	if msg != "" {
+		return []*Failure{s.fail(name, nil, "%s", msg)}
+	}
+	if limit < 1 {
+		return nil // one-byte frames are over no limit
+	}
+	e, err := s.encode(ps)
+	if err != nil {
+		return []*Failure{s.fail(name, nil, "%v", err)}
+	}
+	l := Limits{MaxFrameSize: limit, Skip: skip}
+	cuts := s.o.Cuttings
+	if len(cuts) == 0 {
+		cuts = []Cutting{CutWhole(), CutEvery(1), CutRandom(s.o.Seed, 7), CutRandom(s.o.Seed+1, 300)}
+	}
+	for _, c := range cuts {
+		if f := s.runCut(name, e, len(e.stream), c, l); f != nil {
+			f.Msg = fmt.Sprintf("payload sizes %v, limit %d: %s", lens(ps), limit, f.Msg)
+			return []*Failure{f}
+		}
+	}
+	return nil
+}
+
+// bigFrame checks that memory follows the bytes received, not the size a
+// frame declares: the first bytes of a 4 MiB frame allocate little, both
+// under a limit it exceeds (an error from the header) and under one it
+// fits (unexpected EOF, with only what arrived buffered).
+func (s *suite) bigFrame() []*Failure {
+	r := s.rng(6)
+	p := s.o.Payload(r, 4<<20)
+	if len(p) < 64<<10 {
+		return nil // a codec of small frames (fixed size): nothing to declare
+	}
+	e, err := s.encode([][]byte{p})
+	if err != nil {
+		return []*Failure{s.fail("bigframe", nil, "%v", err)}
+	}
+	whole := e.stream
+	for _, tc := range []struct {
+		n     int
+		limit int
+		want  string
+	}{
+		{64, framing.DefaultMaxFrameSize, "unexpected EOF"},
+		{64, 1024, "error"},
+		{len(whole) - 1, 1024, "frame-too-large error"},
+		{len(whole) - 1, framing.DefaultMaxFrameSize, "unexpected EOF"},
+	} {
+		l := Limits{MaxFrameSize: tc.limit}
+		st := whole[:tc.n]
+		var res []result
+		var stuck bool
+		bound := uint64(256 << 10)
+		if tc.limit > len(p) {
+			// What arrived may be buffered, in buffers that grew by doubling
+			// (so up to twice what arrived, and as much again on the way).
+			bound = uint64(5*tc.n) + 256<<10
+		}
+		alloc := leastAllocated(bound, func() uint64 {
+			a, b := feed(st, CutWhole())
+			rec := newRecorder(3, 0)
+			return allocated(func() { res, stuck = s.readAll(a, b, l, rec) })
+		})
+		var msg string
+		switch {
+		case stuck || len(res) == 0:
+			msg = "ReadFrame did not return"
+		case isPanic(res[0].err):
+			msg = res[0].err.Error()
+		case res[0].err == nil:
+			msg = fmt.Sprintf("got a %s", describe(res[0].frame))
+		case tc.want == "unexpected EOF" && !errors.Is(res[0].err, io.ErrUnexpectedEOF):
+			msg = fmt.Sprintf("got %q, want an error matching io.ErrUnexpectedEOF", res[0].err)
+		case tc.want == "frame-too-large error" && (errors.Is(res[0].err, io.ErrUnexpectedEOF) || isEOF(res[0].err)):
+			msg = fmt.Sprintf("got %q, want the frame refused as too large before the stream ended", res[0].err)
+		case tc.want == "frame-too-large error" && s.strict && !errors.Is(res[0].err, framing.ErrFrameTooLarge):
+			msg = fmt.Sprintf("got %q, want framing.ErrFrameTooLarge", res[0].err)
+		case alloc > bound:
+			msg = fmt.Sprintf("allocated %d bytes, more than %d", alloc, bound)
+		}
+		if msg != "" {
+			return []*Failure{s.fail("bigframe", nil, "the first %d bytes of a %d-byte frame, limit %d: %s", tc.n, len(p), tc.limit, msg)}
+		}
+	}
+	return nil
+}
