@@ -90,11 +90,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, l *framing.Listener, answer func(req []byte) []byte, logf func(string, ...any)) error {
 	var conns sync.WaitGroup
 	defer conns.Wait()
-	// Whatever makes serve return also shuts the connections down.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Whatever makes serve return also shuts the connections down. They
+	// are woken (closing) only once the listener is closed, so that a
+	// client that sees its connection closed by the shutdown can no
+	// longer connect.
+	closing, closed := context.WithCancel(context.Background())
+	defer closed()
 	defer l.Close()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
+	stop := context.AfterFunc(ctx, func() { l.Close(); closed() })
 	defer stop()
 	for {
 		c, err := l.AcceptFramed()
@@ -108,7 +111,7 @@ func serve(ctx context.Context, l *framing.Listener, answer func(req []byte) []b
 		conns.Add(1)
 		go func() {
 			defer conns.Done()
-			handle(ctx, c, answer, logf)
+			handle(closing, c, answer, logf)
 		}()
 	}
 }
