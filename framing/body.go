@@ -62,7 +62,7 @@ func (b *Body) Read(p []byte) (int, error) {
 		e.start, e.end = 0, 0
 		e.release() // the rest goes straight into p
 	}
-	n, err := r.read(p, true)
+	n, _, err := r.readAtLeast(p, 1, true)
 	e.consumed += int64(n)
 	b.left -= int64(n)
 	switch {

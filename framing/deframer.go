@@ -213,7 +213,7 @@ func (e *engine) apply(d Decoded, derr error, win []byte, fromIn bool, lim int64
 			e.endSkip(int(d.advance), fromIn)
 			return nil, 0, nil, true
 		}
-		f, outcome, err = e.frameOut(win, int(d.start), int(d.end), int(d.advance), d.kind, d.flags&finalBit != 0, fromIn, lim)
+		f, outcome, err = e.frameOut(win, int(d.start), int(d.end), int(d.advance), d.Kind(), d.flags&finalBit != 0, fromIn, lim)
 		return f, outcome, err, false
 	case kindNeedFrame:
 		size := d.end - d.start

@@ -56,45 +56,88 @@ func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
 // same frame; after a Rejected one the next call returns the next frame;
 // a Fatal one is returned by every later call.
 func (r *Reader) ReadFrame() ([]byte, error) {
+	f, done, err := r.readFast(false)
+	if done {
+		return f, err
+	}
+	f, _, err = r.readFrame(nil)
+	return f, err
+}
+
+// readFast is ReadFrame's short path for the common states: a frame
+// located by its header filling up, or bytes to decode, with no option,
+// error, frame to drop or deadline to report. It returns done false for
+// anything else (then readFrame goes on from where it stopped), and, with
+// into set (ReadFrameInto), for a large located frame, which may be read
+// straight into the caller's memory. Whatever the decoder says that is not
+// a plain frame or need goes to the engine's apply, as in step.
+func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 	e := &r.e
-	if buffered := e.end - e.start; buffered > 0 && buffered >= e.need && e.x == nil && e.err == nil &&
-		e.discard == 0 && e.loc.total == 0 && !e.skipping {
-		// The common case, on its own short path: the buffered bytes are
-		// decoded, and a frame they hold whole is returned here. Whatever
-		// else the decoder says goes to the engine's apply, as in step.
-		win := e.buf[e.start:e.end:e.end]
-		d, derr := e.dec.Decode(win, e.eof, &e.st)
-		if derr == nil && d.flags&^kindMask == 0 && d.kind == 0 && (d.flags == kindFrame || d.flags == kindNeedFrame) &&
-			0 <= d.start && d.start <= d.end && d.end <= d.advance && d.advance <= int64(buffered) &&
-			d.advance > 0 && d.end-d.start <= int64(e.limit) {
-			f := win[d.start:d.end:d.end]
-			e.start += int(d.advance)
-			e.consumed += d.advance
-			e.st.Scanned, e.st.Carry, e.need = 0, 0, 0
-			e.lastFrame = int(d.advance)
-			e.kind = 0
-			if r.srcErr != nil && Classify(r.srcErr) == Temporary {
-				r.srcErr = nil // see readFrame
+	r.empties = 0
+	for e.x == nil && e.err == nil && e.discard == 0 && !e.skipping && r.srcErr == nil && !e.eof {
+		buffered := e.end - e.start
+		if l := e.loc; l.total > 0 {
+			if l.checked || (into && l.total >= directMin) {
+				return nil, false, nil
 			}
-			return f, nil
+			if int64(buffered) >= l.total { // its limit was checked when it was located
+				return e.fastOut(e.buf[e.start:e.end], int64(l.start), l.end, l.total), true, nil
+			}
+		} else if buffered > 0 && buffered >= e.need {
+			win := e.buf[e.start:e.end:e.end]
+			d, derr := e.dec.Decode(win, false, &e.st)
+			start, end, total, flags := d.start, d.end, d.advance, d.flags
+			plain := derr == nil && 0 <= start && start <= end && end <= total
+			switch {
+			case plain && (flags == kindFrame || flags == kindNeedFrame) && total > 0 && end-start <= int64(e.limit):
+				if total <= int64(buffered) {
+					return e.fastOut(win, start, end, total), true, nil
+				}
+				if flags == kindNeedFrame && start <= 1<<31-1 {
+					e.loc = located{start: int32(start), end: end, total: total}
+					e.need = int(min(total, int64(maxInt)))
+					continue // read on (or directly, for ReadFrameInto)
+				}
+			case plain && flags == kindNeed && total == 0 && end == 0 && start < 1<<20:
+				e.need = max(int(start), buffered+1) // a lower bound, within any backstop
+				goto read
+			}
+			f, outcome, err, again := e.apply(d, derr, win, false, int64(e.limit))
+			switch {
+			case again:
+				continue
+			case outcome == stepFrame:
+				return f, true, nil
+			case outcome == stepErr:
+				return nil, true, err
+			}
 		}
-		f, outcome, err, again := e.apply(d, derr, win, false, int64(e.limit))
-		switch {
-		case outcome == stepFrame && !again:
-			if r.srcErr != nil && Classify(r.srcErr) == Temporary {
-				r.srcErr = nil
-			}
-			return f, nil
-		case outcome == stepErr && !again:
-			return nil, err
-		case !again:
-			if err := r.readMore(); err != nil {
-				return nil, err
+	read:
+		var err error
+		if e.start < e.end && e.end < len(e.buf) && (e.pooled != nil || !e.lastBig) {
+			_, err = r.readInto(max(e.need, e.end-e.start+1), e.loc.total > 0, true) // fill's own short path
+		} else {
+			_, err = r.fill()
+		}
+		if err != nil {
+			if err := r.filled(err); err != nil {
+				return nil, true, err
 			}
 		}
 	}
-	f, _, err := r.readFrame(nil)
-	return f, err
+	return nil, false, nil
+}
+
+// fastOut is frameOut for ReadFrame's short path: the frame win[s:end],
+// advance bytes consumed, with no option to count it.
+func (e *engine) fastOut(win []byte, s, end, advance int64) []byte {
+	f := win[s:end:end]
+	e.start += int(advance)
+	e.consumed += advance
+	e.st.Scanned, e.st.Carry, e.need, e.loc = 0, 0, 0, located{}
+	e.lastFrame = int(advance)
+	e.kind = 0
+	return f
 }
 
 // readFrame is ReadFrame. With into set (ReadFrameInto), a large frame
@@ -162,10 +205,17 @@ func (r *Reader) readMore() error {
 		}
 		return e.fail(err)
 	}
-	_, err := r.fill()
-	if err == nil {
-		return nil
+	if _, err := r.fill(); err != nil {
+		return r.filled(err)
 	}
+	return nil
+}
+
+// filled records what ended a read: the end of the stream, an error of
+// the source (reported once the bytes before it are decoded), or an error
+// of the read site's own.
+func (r *Reader) filled(err error) error {
+	e := &r.e
 	if err == io.EOF {
 		e.eof = true
 		return nil
@@ -193,66 +243,47 @@ func (r *Reader) readMore() error {
 // read site's own.
 type readErr struct{ error }
 
-// read is the one place a Reader calls its source's Read: it checks the
-// count, counts empty reads, and runs the slow-peer guard around the read
-// (midFrame says whether part of a frame is buffered or being dropped).
-// An error the source returned comes back wrapped in readErr (io.EOF as
-// is); any other error is the read site's own and fatal.
-func (r *Reader) read(p []byte, midFrame bool) (int, error) {
-	if r.e.x == nil {
-		n, err := r.rd.Read(p)
-		if err == nil && n > 0 && n <= len(p) {
-			if r.empties != 0 {
-				r.empties = 0
+// readAtLeast is the one place a Reader calls its source's Read: it reads
+// into p until at least min bytes arrived, p is full, or the source
+// returns an error or nothing. It checks the counts, counts empty reads,
+// and runs the slow-peer guard around each read (midFrame says whether
+// part of a frame is buffered or being dropped). It returns the bytes
+// read, the size of the last read, and an error: one the source returned
+// comes back wrapped in readErr (io.EOF as is); any other is the read
+// site's own.
+func (r *Reader) readAtLeast(p []byte, min int, midFrame bool) (got, last int, err error) {
+	rd, x := r.rd, r.e.x
+	for {
+		if x != nil {
+			if err := x.beforeRead(midFrame); err != nil {
+				return got, last, err
 			}
-			return n, nil
 		}
-		return r.readResult(n, err, len(p))
-	}
-	return r.readWatched(p, midFrame)
-}
-
-// readWatched is read with options on: the guard around the read.
-func (r *Reader) readWatched(p []byte, midFrame bool) (int, error) {
-	x := r.e.x
-	if x != nil {
-		if err := x.beforeRead(midFrame); err != nil {
-			return 0, err
+		last, err = rd.Read(p[got:])
+		if last < 0 || last > len(p)-got {
+			return got, 0, errBadCount
+		}
+		if x != nil {
+			err = x.afterRead(last, err, midFrame)
+		}
+		got += last
+		midFrame = true
+		if err != nil {
+			if _, slow := err.(*SlowPeerError); !slow && err != io.EOF {
+				err = readErr{err}
+			}
+			return got, last, err
+		}
+		if last == 0 {
+			if r.empties++; r.empties >= maxEmptyReads {
+				return got, 0, io.ErrNoProgress
+			}
+			return got, 0, nil
+		}
+		if got >= min || got == len(p) {
+			return got, last, nil
 		}
 	}
-	n, err := r.rd.Read(p)
-	if n < 0 || n > len(p) {
-		return 0, errBadCount
-	}
-	if x != nil {
-		err = x.afterRead(n, err, midFrame)
-	}
-	return r.readResult(n, err, len(p))
-}
-
-// readResult is the rest of read: the count checked, empty reads counted,
-// and the source's error told from the read site's own.
-func (r *Reader) readResult(n int, err error, max int) (int, error) {
-	if n < 0 || n > max {
-		return 0, errBadCount
-	}
-	if n == 0 && err == nil {
-		if r.empties++; r.empties >= maxEmptyReads {
-			return 0, io.ErrNoProgress
-		}
-		return 0, nil
-	}
-	r.empties = 0
-	switch err.(type) {
-	case nil:
-		return n, nil
-	case *SlowPeerError:
-		return n, err
-	}
-	if err == io.EOF {
-		return n, err
-	}
-	return n, readErr{err}
 }
 
 // fill reads from the source into free buffer space, first making room
@@ -302,22 +333,13 @@ func (r *Reader) fill() (int, error) {
 // full, or the source returns an error or nothing.
 func (r *Reader) readInto(want int, exact, midFrame bool) (int, error) {
 	e := &r.e
-	buf, end, target := e.buf[:len(e.buf):len(e.buf)], e.end, e.start+want
-	var n int
-	var err error
-	for {
-		n, err = r.read(buf[end:], midFrame)
-		end += n
-		midFrame = true
-		// While the frame's size is known and not all of it is here, read
-		// on at once: going back through the decode loop for every small
-		// read costs more than the read.
-		if err != nil || n == 0 || end >= target || end == len(buf) {
-			break
-		}
-	}
-	total := end - e.end
-	e.end = end
+	// While the frame's size is known and not all of it is here, read on
+	// at once: going back through the decode loop for every small read
+	// costs more than the read.
+	buf, target := e.buf[:len(e.buf):len(e.buf)], e.start+want
+	total, n, err := r.readAtLeast(buf[e.end:], target-e.end, midFrame)
+	e.end += total
+	end := e.end
 	// A read that filled the buffer suggests more bytes are waiting, unless
 	// the buffer ended exactly where the frame does.
 	e.lastFill = end == len(buf) && !(exact && target == len(buf))
@@ -367,6 +389,13 @@ func (r *Reader) Kind() uint32 { return r.e.kind }
 // frame), is read from the source straight into dst, so that its payload
 // is copied once. dst is never grown for bytes that have not arrived.
 func (r *Reader) ReadFrameInto(dst []byte) ([]byte, error) {
+	f, done, err := r.readFast(cap(dst)-len(dst) >= directMin)
+	if done {
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, f...), nil
+	}
 	f, direct, err := r.readFrame(&dst)
 	if err != nil || direct {
 		return dst, err
@@ -470,7 +499,7 @@ func (r *Reader) readDirect(into *[]byte) (bool, error) {
 	start := int(l.start)
 	got := copy(body, e.buf[e.start+start:e.end])
 	for got < len(body) {
-		n, err := r.read(body[got:], true)
+		n, _, err := r.readAtLeast(body[got:], len(body)-got, true)
 		got += n
 		if err != nil {
 			// Put what arrived back in the buffer, after what is there.
