@@ -573,6 +573,14 @@ func NewDeframer(dec Decoder, opts *Options) *Deframer {
 // Push adds p to the stream. Bytes of an earlier push that Next has not
 // yet consumed are copied into the buffer first.
 func (d *Deframer) Push(p []byte) {
+	if len(d.in) == 0 && d.e.err == nil && !d.ended {
+		d.in = p
+		return
+	}
+	d.push(p)
+}
+
+func (d *Deframer) push(p []byte) {
 	e := &d.e
 	if e.err != nil || d.ended {
 		return
@@ -596,6 +604,44 @@ func (d *Deframer) Next() ([]byte, error) {
 	e := &d.e
 	if e.err != nil {
 		return nil, e.err
+	}
+	if l := e.loc; l.total > 0 && !l.checked && e.discard == 0 && e.end > e.start && !d.ended &&
+		int64(e.end-e.start+len(d.in)) < l.total && e.end+len(d.in) <= len(e.buf) {
+		// A located frame filling up from pushes smaller than what it
+		// still misses: the push is copied in at once.
+		e.end += copy(e.buf[e.end:], d.in)
+		d.in = nil
+		return nil, ErrNeedMore
+	}
+	if in := d.in; e.start == e.end && len(in) > 0 && e.x == nil && e.discard == 0 && !e.skipping && e.loc.total == 0 &&
+		len(in) >= e.need && !d.ended {
+		// The common case: a frame that lies whole in the push, decoded
+		// in place (as the Reader's short path does).
+		dd, derr := e.dec.Decode(in[:len(in):len(in)], false, &e.st)
+		start, end, total, flags := dd.start, dd.end, dd.advance, dd.flags
+		if derr == nil && (flags == kindFrame || flags == kindNeedFrame) && 0 <= start && start <= end && end <= total &&
+			total > 0 && total <= int64(len(in)) && end-start <= int64(e.limit) {
+			d.in = in[total:]
+			e.consumed += total
+			e.st.Scanned, e.st.Carry, e.need, e.kind = 0, 0, 0, 0
+			e.lastFrame = int(total)
+			return in[start:end:end], nil
+		}
+		if f, outcome, err, again := e.apply(dd, derr, in, true, int64(e.limit)); !again {
+			switch outcome {
+			case stepFrame:
+				return f, nil
+			case stepErr:
+				return nil, err
+			}
+			if len(d.in) == 0 {
+				return nil, ErrNeedMore
+			}
+			if err := e.absorb(len(d.in), e.loc.total > 0); err != nil {
+				return nil, err
+			}
+			return nil, ErrNeedMore
+		}
 	}
 	for {
 		fromIn := e.start == e.end
