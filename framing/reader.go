@@ -56,20 +56,16 @@ func (r *Reader) init(rd io.Reader, dec Decoder, opts *Options) {
 // same frame; after a Rejected one the next call returns the next frame;
 // a Fatal one is returned by every later call.
 func (r *Reader) ReadFrame() ([]byte, error) {
-	f, done, err := r.readFast(false)
-	if done {
-		return f, err
-	}
-	f, _, err = r.readFrame(nil)
+	f, _, err := r.readFast(false) // a call the compiler inlines
 	return f, err
 }
 
 // readFast is ReadFrame's short path for the common states: a frame
 // located by its header filling up, or bytes to decode, with no option,
-// error, frame to drop or deadline to report. It returns done false for
-// anything else (then readFrame goes on from where it stopped), and, with
-// into set (ReadFrameInto), for a large located frame, which may be read
-// straight into the caller's memory. Whatever the decoder says that is not
+// error, frame to drop or deadline to report; for anything else it goes on
+// with readFrame. With into set (ReadFrameInto), it returns done false
+// instead, and for a large located frame too, which may be read straight
+// into the caller's memory. Whatever the decoder says that is not
 // a plain frame or need goes to the engine's apply, as in step.
 func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 	e := &r.e
@@ -78,7 +74,7 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 		buffered := e.end - e.start
 		if l := e.loc; l.total > 0 {
 			if l.checked || (into && l.total >= directMin) {
-				return nil, false, nil
+				break
 			}
 			if int64(buffered) >= l.total { // its limit was checked when it was located
 				return e.fastOut(e.buf[e.start:e.end], int64(l.start), l.end, l.total), true, nil
@@ -98,8 +94,8 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 					e.need = int(min(total, int64(maxInt)))
 					continue // read on (or directly, for ReadFrameInto)
 				}
-			case plain && flags == kindNeed && total == 0 && end == 0 && start < 1<<20:
-				e.need = max(int(start), buffered+1) // a lower bound, within any backstop
+			case plain && flags == kindNeed && total == 0 && end == 0 && start <= 2*int64(e.limit)+1<<20:
+				e.need = max(int(start), buffered+1) // a lower bound, within the backstop (see apply)
 				goto read
 			}
 			f, outcome, err, again := e.apply(d, derr, win, false, int64(e.limit))
@@ -115,7 +111,15 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 	read:
 		var err error
 		if e.start < e.end && e.end < len(e.buf) && (e.pooled != nil || !e.lastBig) {
-			_, err = r.readInto(max(e.need, e.end-e.start+1), e.loc.total > 0, true) // fill's own short path
+			// fill's own short path, with readInto's work inline: a line
+			// or frame arriving in small reads comes here for each.
+			buf, exact := e.buf[:len(e.buf):len(e.buf)], e.loc.total > 0
+			target := e.start + max(e.need, e.end-e.start+1)
+			var n, last int
+			n, last, err = r.readAtLeast(buf[e.end:], target-e.end, true)
+			e.end += n
+			e.lastFill = e.end == len(buf) && !(exact && target == len(buf))
+			e.lastBig = e.lastFill && 2*last >= len(buf)
 		} else {
 			_, err = r.fill()
 		}
@@ -125,7 +129,11 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 			}
 		}
 	}
-	return nil, false, nil
+	if into {
+		return nil, false, nil
+	}
+	f, _, err = r.readFrame(nil)
+	return f, true, err
 }
 
 // fastOut is frameOut for ReadFrame's short path: the frame win[s:end],
