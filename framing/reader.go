@@ -94,7 +94,7 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 					e.need = int(min(total, int64(maxInt)))
 					continue // read on (or directly, for ReadFrameInto)
 				}
-			case plain && flags == kindNeed && total == 0 && end == 0 && start <= 2*int64(e.limit)+1<<20:
+			case derr == nil && flags == kindNeed && total == 0 && end == 0 && 0 <= start && start <= 2*int64(e.limit)+1<<20:
 				e.need = max(int(start), buffered+1) // a lower bound, within the backstop (see apply)
 				goto read
 			}
