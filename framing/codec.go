@@ -174,6 +174,14 @@ func (d Decoded) Need() int {
 	return int(d.start)
 }
 
+// plain reports whether d is a Frame or a NeedFrame with no modifier,
+// whose bounds are in order and whose payload is within limit: what the
+// engine's short paths hand out (or wait for) without its full policy.
+func (d Decoded) plain(limit int) bool {
+	return (d.flags == kindFrame || d.flags == kindNeedFrame) && 0 <= d.start && d.start <= d.end &&
+		d.end <= d.advance && d.advance > 0 && d.end-d.start <= int64(limit)
+}
+
 // IsOverLimit reports whether d was made by OverLimit.
 func (d Decoded) IsOverLimit() bool { return d.flags&kindMask == kindOverLimit }
 

@@ -618,14 +618,8 @@ func (d *Deframer) Next() ([]byte, error) {
 		// The common case: a frame that lies whole in the push, decoded
 		// in place (as the Reader's short path does).
 		dd, derr := e.dec.Decode(in[:len(in):len(in)], false, &e.st)
-		start, end, total, flags := dd.start, dd.end, dd.advance, dd.flags
-		if derr == nil && (flags == kindFrame || flags == kindNeedFrame) && 0 <= start && start <= end && end <= total &&
-			total > 0 && total <= int64(len(in)) && end-start <= int64(e.limit) {
-			d.in = in[total:]
-			e.consumed += total
-			e.st.Scanned, e.st.Carry, e.need, e.kind = 0, 0, 0, 0
-			e.lastFrame = int(total)
-			return in[start:end:end], nil
+		if derr == nil && dd.plain(e.limit) && dd.advance <= int64(len(in)) {
+			return e.fastOut(in, dd.start, dd.end, dd.advance, true), nil
 		}
 		if f, outcome, err, again := e.apply(dd, derr, in, true, int64(e.limit)); !again {
 			switch outcome {

@@ -77,17 +77,16 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 				break
 			}
 			if int64(buffered) >= l.total { // its limit was checked when it was located
-				return e.fastOut(e.buf[e.start:e.end], int64(l.start), l.end, l.total), true, nil
+				return e.fastOut(e.buf[e.start:e.end], int64(l.start), l.end, l.total, false), true, nil
 			}
 		} else if buffered > 0 && buffered >= e.need {
 			win := e.buf[e.start:e.end:e.end]
 			d, derr := e.dec.Decode(win, false, &e.st)
 			start, end, total, flags := d.start, d.end, d.advance, d.flags
-			plain := derr == nil && 0 <= start && start <= end && end <= total
 			switch {
-			case plain && (flags == kindFrame || flags == kindNeedFrame) && total > 0 && end-start <= int64(e.limit):
+			case derr == nil && d.plain(e.limit):
 				if total <= int64(buffered) {
-					return e.fastOut(win, start, end, total), true, nil
+					return e.fastOut(win, start, end, total, false), true, nil
 				}
 				if flags == kindNeedFrame && start <= 1<<31-1 {
 					e.loc = located{start: int32(start), end: end, total: total}
@@ -136,11 +135,16 @@ func (r *Reader) readFast(into bool) (f []byte, done bool, err error) {
 	return f, true, err
 }
 
-// fastOut is frameOut for ReadFrame's short path: the frame win[s:end],
-// advance bytes consumed, with no option to count it.
-func (e *engine) fastOut(win []byte, s, end, advance int64) []byte {
+// fastOut is frameOut for the short paths of ReadFrame and Next: the frame
+// win[s:end], advance bytes consumed from the buffer or (fromIn) the
+// push, with no option to count it.
+func (e *engine) fastOut(win []byte, s, end, advance int64, fromIn bool) []byte {
 	f := win[s:end:end]
-	e.start += int(advance)
+	if fromIn {
+		*e.in = (*e.in)[advance:]
+	} else {
+		e.start += int(advance)
+	}
 	e.consumed += advance
 	e.st.Scanned, e.st.Carry, e.need, e.loc = 0, 0, 0, located{}
 	e.lastFrame = int(advance)
