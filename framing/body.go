@@ -13,6 +13,7 @@ var errBodyDone = errors.New("framing: frame body read after the next frame was 
 // Body is the payload of one frame being streamed by Reader.ReadBody.
 type Body struct {
 	r       *Reader
+	c       *Conn  // the Conn whose ReadBody returned it: its reads count as reads in flight
 	mem     []byte // the payload, when the frame was buffered whole
 	left    int64  // payload bytes not yet read
 	trailer int64  // bytes after the payload, dropped once it is read
@@ -26,6 +27,13 @@ func (b *Body) Remaining() int64 { return b.left }
 // from the source straight into p. A timeout can be resumed by reading
 // again; a stream that ends early gives an *UnexpectedEOFError.
 func (b *Body) Read(p []byte) (int, error) {
+	if c := b.c; c != nil {
+		// As any read on the Conn: Close waits for it to give the buffers back.
+		if !c.beginRead() {
+			return 0, errClosedRead
+		}
+		defer c.endRead()
+	}
 	r := b.r
 	e := &r.e
 	if e.x == nil || e.x.body != b {

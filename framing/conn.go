@@ -208,7 +208,11 @@ func (c *Conn) ReadBody() (int64, *Body, error) {
 	if c.rest != nil {
 		return 0, nil, errors.New("framing: ReadBody with part of a frame unread by Read")
 	}
-	return c.r.ReadBody()
+	n, b, err := c.r.ReadBody()
+	if b != nil {
+		b.c = c
+	}
+	return n, b, err
 }
 
 // Offset returns the stream offset of the next frame; see Reader.Offset.

@@ -580,3 +580,68 @@ func TestRejectedWhileScanning(t *testing.T) {
 		}
 	}
 }
+
+// trailer2 is u32 with a 2-byte trailer after the payload, not checked.
+type trailer2 struct{}
+
+func (trailer2) Decode(buf []byte, atEOF bool, st *DecodeState) (Decoded, error) {
+	if len(buf) < 4 {
+		return Need(4), nil
+	}
+	n := int64(binary.BigEndian.Uint32(buf))
+	return NeedFrame(4, 4+n, 4+n+2), nil
+}
+
+// Found in review: ReadFrameInto's direct read, entered with the payload
+// and part of the trailer already buffered, dropped the buffered trailer
+// bytes twice, eating the next frame's first bytes.
+func TestDirectReadWithTrailerBuffered(t *testing.T) {
+	enc := func(p []byte) []byte {
+		return append(append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...), 'Z', 'Z')
+	}
+	f2 := enc(bytes.Repeat([]byte("b"), 70000))
+	stream := append(append(enc(bytes.Repeat([]byte("a"), 100)), f2...), enc([]byte("third"))...)
+	cut := 106 + len(f2) - 1 // the first part ends one byte before frame 2 does
+	src := io.MultiReader(bytes.NewReader(stream[:cut]), bytes.NewReader(stream[cut:]))
+	r := NewReader(src, trailer2{}, &Options{InitialBufferSize: 256 << 10, MaxFrameSize: 1 << 20})
+	if f, err := r.ReadFrame(); err != nil || len(f) != 100 {
+		t.Fatalf("frame 1: %d bytes, %v", len(f), err)
+	}
+	if f, err := r.ReadFrameInto(make([]byte, 0, 1<<20)); err != nil || len(f) != 70000 {
+		t.Fatalf("frame 2: %d bytes, %v", len(f), err)
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f) != "third" {
+		t.Fatalf("frame 3: %q, %v", f, err)
+	}
+}
+
+// Found in review: a Body's reads were not reads in flight for Conn.Close,
+// which released the buffers under them (a data race under -race).
+func TestCloseDuringBodyRead(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := NewConn(a, u32{}, &Options{Budget: NewBudget(1 << 20)})
+	go b.Write(append(binary.BigEndian.AppendUint32(nil, 100000), make([]byte, 100)...))
+	_, body, err := c.ReadBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		p := make([]byte, 4096)
+		for {
+			if _, err := body.Read(p); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	if err := <-done; err == nil {
+		t.Fatal("the body read on after Close")
+	}
+	if _, err := body.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("body read after Close: %v", err)
+	}
+}

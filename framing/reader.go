@@ -503,7 +503,9 @@ func (r *Reader) readDirect(into *[]byte) (bool, error) {
 	l := e.loc
 	buffered := e.end - e.start
 	size := l.end - int64(l.start)
-	if l.total < directMin || size > int64(cap(*into)-len(*into)) || e.eof {
+	if l.total < directMin || size > int64(cap(*into)-len(*into)) || e.eof || int64(buffered) >= l.end {
+		// Small, no room, or the payload is already buffered (perhaps with
+		// part of a trailer): read it as usual.
 		return false, nil
 	}
 	dst := *into
