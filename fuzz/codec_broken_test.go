@@ -3,6 +3,7 @@ package fuzz_test
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -69,6 +70,72 @@ func (checkedLines) AppendFrame(dst, p []byte) ([]byte, error) {
 	return append(append(dst, p...), '\n'), nil
 }
 
+// escapeBlind is SLIP-like byte stuffing (frames end with 0xC0; 0xDB
+// escapes the next byte as 0xDC or 0xDD) whose limit counts only the bytes
+// that are not escapes while it scans: a run of escape bytes is never over
+// it (issue 16's defect 5 in SLIP), and only the Reader's backstop, at
+// twice the limit plus 1 MiB, stops the frame.
+type escapeBlind struct{}
+
+const (
+	ebEnd, ebEsc, ebEscEnd, ebEscEsc = 0xC0, 0xDB, 0xDC, 0xDD
+)
+
+func (escapeBlind) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	i := bytes.IndexByte(buf[st.Scanned:], ebEnd)
+	if i < 0 {
+		for _, c := range buf[st.Scanned:] {
+			if c != ebEsc { // the bug: an escape is a byte of the frame too
+				st.Carry++
+			}
+		}
+		st.Scanned = len(buf)
+		if st.Carry > int64(st.Limit) {
+			return framing.OverLimit(len(buf)), nil
+		}
+		return framing.Need(len(buf) + 1), nil
+	}
+	end := st.Scanned + i
+	n := 0
+	for j := 0; j < end; j++ {
+		c := buf[j]
+		if c == ebEsc {
+			j++
+			switch {
+			case j < end && buf[j] == ebEscEnd:
+				c = ebEnd
+			case j < end && buf[j] == ebEscEsc:
+				c = ebEsc
+			default:
+				return framing.Consume(end + 1), &framing.CorruptError{Reason: "a bad escape", Rejected: true}
+			}
+		}
+		buf[n] = c
+		n++
+	}
+	if n == 0 {
+		return framing.Consume(end + 1), nil
+	}
+	return framing.Frame(0, n, end+1), nil
+}
+
+func (escapeBlind) AppendFrame(dst, p []byte) ([]byte, error) {
+	if len(p) == 0 {
+		return dst, &framing.PayloadError{Size: 0, Reason: "empty"}
+	}
+	for _, c := range p {
+		switch c {
+		case ebEnd:
+			dst = append(dst, ebEsc, ebEscEnd)
+		case ebEsc:
+			dst = append(dst, ebEsc, ebEscEsc)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, ebEnd), nil
+}
+
 // TestSuiteCatchesBrokenCodecs: each deliberately broken codec is
 // reported, by the check meant for its bug, with what the brief of each
 // check promises in the message.
@@ -87,6 +154,8 @@ func TestSuiteCatchesBrokenCodecs(t *testing.T) {
 			"roundtrip", []string{"the decoder panicked in Decode call", "len(buf) 1", "index out of range", "staleHeader", "it was the stream's first call", "seed 3"}},
 		{"validates a line before measuring it", checkedLines{}, fuzz.Options{Payload: fuzz.Without('\n', 0xFF), Hostile: [][]byte{badLine}},
 			"readpaths", []string{"Options.Hostile[0]", "*framing.CorruptError", "*framing.FrameTooLargeError", "still fails with"}},
+		{"counts escapes out of the limit", escapeBlind{}, fuzz.Options{Payload: func(r *rand.Rand, n int) []byte { return fuzz.RandomBytes(r, max(n, 1)) }},
+			"escapes", []string{"a run of the stuffing byte 0xdb", "MaxFrameSize 16384", "KiB for a limit of 16 KiB"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

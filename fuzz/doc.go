@@ -63,7 +63,27 @@
 //     ReadFrameOwned, ReadBody, and a Deframer pushed pieces of the stream),
 //     cut whole, into 1-byte pieces and at random, give the same frames, the
 //     same errors (dynamic type and framing.Classify class) and the same
-//     classes as ReadFrame on the whole stream.
+//     classes as ReadFrame on the whole stream (an error class that depends
+//     on where the stream was cut is a failure here);
+//   - escapes (codecs whose frames end in a delimiter): a frame made only of
+//     the codec's escaped bytes, a run of one stuffing byte (an escape, a
+//     COBS code) and a run of a prefix of the delimiter ("\r" for "\r\n"),
+//     4 MiB of it streaming in under a 16 KiB limit, is refused (skipped
+//     under framing.Skip, like any oversized frame, and the next frame is
+//     read) while the Reader's buffers, its allocations and the heap in use
+//     (sampled as the bytes arrive) stay within 8 times the limit plus
+//     512 KiB;
+//   - budget (codecs): every byte a Reader draws from a framing.Budget is
+//     back however the connection ends: with the error that ends the stream
+//     (io.EOF, an unexpected EOF, a fatal error; after rejected errors and
+//     random bytes too), and on Close after a read deadline mid-frame,
+//     Detach (which returns every byte received and not read), Close with a
+//     ReadBody's Body half read, Reader.Release and Deframer.Release;
+//   - stats (codecs): framing.Stats agree with what the reads returned
+//     (FramesRead, BytesRead, Largest, Skipped, TooLarge, Corrupt,
+//     OverBudget) through a Conn and a Deframer, for frames, frames over a
+//     limit under both policies, random bytes and a frame refused by a
+//     budget; and FramesWritten and BytesWritten with what was written.
 //
 // Every payload a codec's suite writes is also held to the encoder's
 // contract: a refused payload is refused with a *framing.PayloadError and

@@ -302,7 +302,8 @@ func (s *suite) pathsFailure(what string, c *pathsCase) *Failure {
 // streamed by ReadBody; frames over a limit, under both policies; the
 // stream truncated inside a frame) and hostile streams (Options.Hostile
 // and random bytes, under a small limit and the default one, under both
-// policies), each read through every read path (ReadFrame, ReadFrameInto
+// policies; frames of nothing but escapes or delimiter prefixes, see
+// escapeStreams), each read through every read path (ReadFrame, ReadFrameInto
 // with and without room in dst, ReadFrameOwned, ReadBody, and the push
 // engine) under every cutting, give the same frames, errors and classes.
 func (s *suite) readPaths() []*Failure {
@@ -346,6 +347,9 @@ func (s *suite) readPaths() []*Failure {
 	}
 	for i, h := range s.o.Hostile {
 		cases = append(cases, streamCase{fmt.Sprintf("Options.Hostile[%d]", i), h, []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})
+	}
+	for _, es := range s.escapeStreams(r, 300, s.o.Payload(r, 9)) {
+		cases = append(cases, streamCase{es.what, es.stream, []int{64}, []bool{false, true}})
 	}
 	for i := 0; i < 4; i++ {
 		cases = append(cases, streamCase{"random bytes", RandomBytes(r, 1+r.Intn(512)), []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})

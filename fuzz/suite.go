@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"fmt"
+	"io"
 	"math/rand"
 	"net"
 	"strings"
@@ -81,7 +82,8 @@ type Options struct {
 type Failure struct {
 	// Check names the check, as in the suite's subtests: "roundtrip",
 	// "stream", "truncation", "hostile", "limits/fail", "limits/skip",
-	// "bigframe", "deadline", "writers", "writepaths", "readpaths".
+	// "bigframe", "deadline", "writers", "writepaths", "readpaths",
+	// "budget", "escapes", "stats".
 	Check string
 	// Seed is Options.Seed as the suite ran it.
 	Seed int64
@@ -174,6 +176,28 @@ type suite struct {
 	codec  framing.Codec // nil for a hand-written framer
 	strict bool          // codec != nil: framing's errors and classes are required
 	o      Options
+
+	// What the budget and stats checks drive (a codec only): framing's
+	// Conn and Reader with the codec; the package's tests swap in
+	// deliberately broken ones.
+	newConn   func(nc net.Conn, o *framing.Options) framedConn
+	newReader func(rd io.Reader, o *framing.Options) framedReader
+}
+
+// framedConn is what the budget and stats checks need of a *framing.Conn.
+type framedConn interface {
+	ReadFrame() ([]byte, error)
+	ReadBody() (int64, *framing.Body, error)
+	WriteFrame(p []byte) error
+	SetReadDeadline(t time.Time) error
+	Detach() (net.Conn, []byte, error)
+	Close() error
+}
+
+// framedReader is what the budget check needs of a *framing.Reader.
+type framedReader interface {
+	ReadFrame() ([]byte, error)
+	Release()
 }
 
 type check struct {
@@ -183,6 +207,10 @@ type check struct {
 
 func newSuite(nf NewFramer, codec framing.Codec, opts *Options) *suite {
 	s := &suite{nf: nf, codec: codec, strict: codec != nil}
+	if codec != nil {
+		s.newConn = func(nc net.Conn, o *framing.Options) framedConn { return framing.NewConn(nc, codec, o) }
+		s.newReader = func(rd io.Reader, o *framing.Options) framedReader { return framing.NewReader(rd, codec, o) }
+	}
 	if opts != nil {
 		s.o = *opts
 	}
@@ -226,9 +254,20 @@ func (s *suite) checks() []check {
 		cs = append(cs, check{"writers", s.writers})
 	}
 	if s.strict {
-		cs = append(cs, check{"writepaths", s.writePaths}, check{"readpaths", s.readPaths})
+		cs = append(cs, check{"writepaths", s.writePaths}, check{"readpaths", s.readPaths},
+			check{"escapes", s.escapes}, check{"budget", s.budget}, check{"stats", s.stats})
 	}
 	return cs
+}
+
+// checkNamed returns the check called name (nil if there is none).
+func (s *suite) checkNamed(name string) func() []*Failure {
+	for _, c := range s.checks() {
+		if c.name == name {
+			return c.run
+		}
+	}
+	return nil
 }
 
 func (s *suite) all() []*Failure {
