@@ -1,0 +1,76 @@
+// Package goframe is a drop-in for github.com/smallnest/goframe v1.0.0,
+// built on framekit: the same FrameConn, constructors, config structs and
+// error variables, so goframe code switches by changing its import path.
+//
+//	import "github.com/framekit/framekit/compat/goframe" // was github.com/smallnest/goframe
+//
+//	fc := goframe.NewLengthFieldBasedFrameConn(
+//		goframe.EncoderConfig{ByteOrder: binary.BigEndian, LengthFieldLength: 4},
+//		goframe.DecoderConfig{ByteOrder: binary.BigEndian, LengthFieldLength: 4, InitialBytesToStrip: 4},
+//		conn)
+//	err := fc.WriteFrame([]byte("hello"))
+//	frame, err := fc.ReadFrame() // a copy the caller keeps, as goframe's
+//
+// Code that wants errors from the constructors, framing.Options (another
+// size limit, fail or skip), deadlines that resume or zero-copy reads uses
+// compat/goframeconn, which this package is built on.
+//
+// # Where it differs from goframe v1.0.0
+//
+// Where goframe's behaviour is a bug, this package does what framekit
+// guarantees instead:
+//
+//   - A frame is read correctly however the stream is cut. goframe reads a
+//     length field with one Read: when only part of the field has arrived
+//     it takes the missing bytes as zeros, returns a wrong frame and is out
+//     of step with the stream from then on. With LengthFieldOffset > 0 it
+//     reads the bytes before the field from the raw conn, past its buffer,
+//     and loses the frames buffered there.
+//   - Frames larger than 8 MiB (framing.DefaultMaxFrameSize) are refused
+//     from their header, before any memory is allocated, with a fatal
+//     *framing.FrameTooLargeError; goframe allocates whatever the length
+//     field says (4 GiB for a 4-byte field) before reading the body. The
+//     fixed-length conn raises the limit to its frame size. Use goframeconn
+//     for another limit.
+//   - A negative adjusted length (or an 8-byte field of 2^63 or more) is a
+//     *framing.CorruptError that also matches ErrTooLessLength; goframe
+//     panics in make.
+//   - The stream ending between frames is io.EOF itself (err == io.EOF
+//     works, as goframe code expects); ending inside a frame is an error
+//     that matches io.ErrUnexpectedEOF, with no partial frame. goframe gives
+//     io.EOF when only a header had arrived, returns an unterminated last
+//     line with io.EOF, and a zero-padded fixed-length frame with
+//     io.ErrUnexpectedEOF.
+//   - The delimiter conn reads frames, without their delimiter, as the line
+//     conn does; goframe v1.0.0's ReadFrame returns (nil, nil) without
+//     reading.
+//   - WriteFrame refuses, before anything is written, a payload that would
+//     not read back as one frame: one containing the delimiter of a line or
+//     delimiter conn (goframe writes it, and the peer reads two frames), or
+//     one whose length does not fit a 4- or 8-byte field (goframe writes
+//     the length truncated). A failed write is reported (goframe ignores the
+//     error of its Flush). Frames of concurrent writers never interleave
+//     (goframe's line conn has no lock).
+//   - A configuration that cannot work never panics: the FrameConn's calls
+//     return its error. A LengthFieldLength other than 1, 2, 3, 4 or 8
+//     gives ErrUnsupportedlength from the calls in its direction only
+//     (WriteFrame for the EncoderConfig, ReadFrame for the DecoderConfig),
+//     as in goframe. A frame length below 1 gives ErrUnexpectedFixedLength
+//     from every call (goframe divides by zero, or returns empty frames
+//     forever). A nil ByteOrder for a field wider than one byte, a negative
+//     LengthFieldOffset or InitialBytesToStrip, or an InitialBytesToStrip
+//     beyond the header give a *framing.ConfigError (goframe panics at the
+//     first frame, ignores a negative offset, or strips into the body and
+//     panics on a shorter frame).
+//   - ReadN grows its buffer with the bytes that arrive and returns the
+//     bytes read with its error; goframe allocates n bytes first and returns
+//     all n, zero-padded, on a short read. A negative n is ErrTooLessLength
+//     (goframe panics).
+//
+// Errors are framekit's typed errors (see framing.Classify), wrapped so
+// that errors.Is finds goframe's variables where goframe would have
+// returned one: compare with errors.Is rather than ==, except for io.EOF.
+//
+// As in goframe, Conn returns the underlying connection, and bytes already
+// read from it into the FrameConn's buffer are not seen by reads on it.
+package goframe
