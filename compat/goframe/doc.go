@@ -47,29 +47,35 @@
 //   - WriteFrame refuses, before anything is written, a payload that would
 //     not read back as one frame: one containing the delimiter of a line or
 //     delimiter conn (goframe writes it, and the peer reads two frames), or
-//     one whose length does not fit a 4- or 8-byte field (goframe writes
-//     the length truncated). A failed write is reported (goframe ignores the
-//     error of its Flush). Frames of concurrent writers never interleave
-//     (goframe's line conn has no lock).
+//     one too long for a 4-byte field (goframe writes the length
+//     truncated). A failed write is reported (goframe ignores the error of
+//     its Flush). Frames of concurrent writers never interleave (goframe
+//     v1.0.0 has no locks).
 //   - A configuration that cannot work never panics: the FrameConn's calls
-//     return its error. A LengthFieldLength other than 1, 2, 3, 4 or 8
-//     gives ErrUnsupportedlength from the calls in its direction only
-//     (WriteFrame for the EncoderConfig, ReadFrame for the DecoderConfig),
-//     as in goframe. A frame length below 1 gives ErrUnexpectedFixedLength
-//     from every call (goframe divides by zero, or returns empty frames
-//     forever). A nil ByteOrder for a field wider than one byte, a negative
-//     LengthFieldOffset or InitialBytesToStrip, or an InitialBytesToStrip
-//     beyond the header give a *framing.ConfigError (goframe panics at the
-//     first frame, ignores a negative offset, or strips into the body and
-//     panics on a shorter frame).
+//     return its error, without touching the connection. A
+//     LengthFieldLength other than 1, 2, 3, 4 or 8 gives
+//     ErrUnsupportedlength from the calls in its direction only (WriteFrame
+//     for the EncoderConfig, ReadFrame for the DecoderConfig), as in
+//     goframe. A frame length below 1 gives an error matching
+//     ErrUnexpectedFixedLength from every call (goframe panics, or returns
+//     empty frames forever). These give a *framing.ConfigError: a nil
+//     ByteOrder for a field wider than one byte (goframe panics on nil for
+//     2, 4 and 8 bytes and reads 3 as big-endian); a negative
+//     LengthFieldOffset (goframe reads it as 0); a negative
+//     InitialBytesToStrip, or one beyond the fixed header (goframe strips
+//     into the body, and panics on a frame shorter than that).
 //   - ReadN grows its buffer with the bytes that arrive and returns the
 //     bytes read with its error; goframe allocates n bytes first and returns
 //     all n, zero-padded, on a short read. A negative n is ErrTooLessLength
 //     (goframe panics).
 //
-// Errors are framekit's typed errors (see framing.Classify), wrapped so
-// that errors.Is finds goframe's variables where goframe would have
-// returned one: compare with errors.Is rather than ==, except for io.EOF.
+// Where goframe returns one of its error variables (a LengthFieldLength
+// it does not take, a payload adjusted below zero, a payload that is not a
+// multiple of the fixed length), this package returns that variable
+// itself, so == works. Other errors are framekit's typed errors (see
+// framing.Classify); where goframe would have panicked they are wrapped so
+// that errors.Is also finds the goframe variable that names the problem.
+// io.EOF between frames is io.EOF itself.
 //
 // As in goframe, Conn returns the underlying connection, and bytes already
 // read from it into the FrameConn's buffer are not seen by reads on it.

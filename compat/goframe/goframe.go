@@ -204,7 +204,7 @@ func (lc *lengthConn) ReadFrame() ([]byte, error) {
 
 func (lc *lengthConn) WriteFrame(p []byte) error {
 	if lc.werr == nil && len(p)+lc.extra < 0 {
-		return fmt.Errorf("%w: %d-byte payload with LengthAdjustment %d", ErrTooLessLength, len(p), lc.extra)
+		return ErrTooLessLength
 	}
 	return lc.frameConn.WriteFrame(p)
 }
@@ -218,7 +218,7 @@ type fixedConn struct {
 
 func (fc *fixedConn) WriteFrame(p []byte) error {
 	if len(p)%fc.n != 0 {
-		return fmt.Errorf("%w: %d bytes for frames of %d", ErrUnexpectedFixedLength, len(p), fc.n)
+		return ErrUnexpectedFixedLength
 	}
 	if len(p) == fc.n {
 		return fc.c.WriteFrame(p)
@@ -239,8 +239,8 @@ func (decodeOnly) AppendFrame(dst, p []byte) ([]byte, error) {
 	return dst, &framing.PayloadError{Size: len(p), Reason: "the conn's EncoderConfig cannot work"}
 }
 
-// unsupported adds ErrUnsupportedlength to err when width is not one of
-// the widths goframe takes.
+// unsupported is err, or ErrUnsupportedlength itself, as goframe returns
+// it, when width is not one of the widths goframe takes.
 func unsupported(width int, err error) error {
 	if err == nil {
 		return nil
@@ -249,7 +249,7 @@ func unsupported(width int, err error) error {
 	case 1, 2, 3, 4, 8:
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrUnsupportedlength, err)
+	return ErrUnsupportedlength
 }
 
 // delimiterCodec is the codec of frames that end with b (outside
