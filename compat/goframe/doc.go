@@ -57,17 +57,18 @@
 //     ErrUnsupportedlength from the calls in its direction only (WriteFrame
 //     for the EncoderConfig, ReadFrame for the DecoderConfig), as in
 //     goframe. A frame length below 1 gives an error matching
-//     ErrUnexpectedFixedLength from every call (goframe panics, or returns
-//     empty frames forever). These give a *framing.ConfigError: a nil
+//     ErrUnexpectedFixedLength from ReadFrame and WriteFrame (goframe
+//     panics, or returns empty frames forever). These give a *framing.ConfigError: a nil
 //     ByteOrder for a field wider than one byte (goframe panics on nil for
 //     2, 4 and 8 bytes and reads 3 as big-endian); a negative
 //     LengthFieldOffset (goframe reads it as 0); a negative
-//     InitialBytesToStrip, or one beyond the fixed header (goframe strips
-//     into the body, and panics on a frame shorter than that).
+//     InitialBytesToStrip (goframe panics), or one beyond the fixed header
+//     (goframe strips into the body, and panics on a frame shorter than
+//     that).
 //   - ReadN grows its buffer with the bytes that arrive and returns the
 //     bytes read with its error; goframe allocates n bytes first and returns
-//     all n, zero-padded, on a short read. A negative n is ErrTooLessLength
-//     (goframe panics).
+//     all n, zero-padded, on a short read. A negative n is an error
+//     matching ErrTooLessLength (goframe panics).
 //
 // Where goframe returns one of its error variables (a LengthFieldLength
 // it does not take, a payload adjusted below zero, a payload that is not a

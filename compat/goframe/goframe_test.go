@@ -344,6 +344,7 @@ func TestBadConfig(t *testing.T) {
 		{"zero configs", length(goframe.EncoderConfig{}, goframe.DecoderConfig{}), goframe.ErrUnsupportedlength, goframe.ErrUnsupportedlength},
 		{"encoder without byte order", length(goframe.EncoderConfig{LengthFieldLength: 2}, okDec), nil, config},
 		{"decoder strips into the body", length(okEnc, goframe.DecoderConfig{ByteOrder: be, LengthFieldLength: 2, InitialBytesToStrip: 3}), config, nil},
+		{"decoder negative strip", length(okEnc, goframe.DecoderConfig{ByteOrder: be, LengthFieldLength: 2, InitialBytesToStrip: -1}), config, nil},
 		{"decoder negative offset", length(okEnc, goframe.DecoderConfig{ByteOrder: be, LengthFieldOffset: -1, LengthFieldLength: 2, InitialBytesToStrip: 2}), config, nil},
 		{"fixed length 0", func(c net.Conn) goframe.FrameConn { return goframe.NewFixedLengthFrameConn(0, c) },
 			goframe.ErrUnexpectedFixedLength, goframe.ErrUnexpectedFixedLength},
@@ -407,6 +408,18 @@ func TestBadConfig(t *testing.T) {
 				t.Fatal("the connection is still open after Close")
 			}
 		})
+	}
+}
+
+// TestWriteFailureReported: a write to a closed connection is an error
+// (goframe ignores the error of its Flush and returns nil).
+func TestWriteFailureReported(t *testing.T) {
+	for _, tc := range conns {
+		a, b := fuzz.Pipe(nil)
+		b.Close()
+		if err := tc.open(a).WriteFrame([]byte(tc.writes[0])); err == nil {
+			t.Errorf("%s: WriteFrame to a closed connection returned nil", tc.name)
+		}
 	}
 }
 
