@@ -25,11 +25,10 @@ package goframeconn
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net"
 
+	"github.com/framekit/framekit/compat/internal/goframecfg"
 	"github.com/framekit/framekit/framing"
-	"github.com/framekit/framekit/lengthprefix"
 )
 
 // Conn has the methods of goframe's FrameConn interface: ReadFrame,
@@ -89,8 +88,9 @@ func (c *Conn) Framed() *framing.Conn {
 // EncoderConfig has the fields of goframe's EncoderConfig and means the same:
 // Netty's LengthFieldPrepender.
 type EncoderConfig struct {
-	// ByteOrder is the byte order of the length field: binary.BigEndian or
-	// binary.LittleEndian.
+	// ByteOrder is the byte order of the length field: any ByteOrder that
+	// reads as big- or little-endian (binary.BigEndian, LittleEndian,
+	// NativeEndian); nil only for a 1-byte field, which has no order.
 	ByteOrder binary.ByteOrder
 	// LengthFieldLength is the width of the length field: 1, 2, 3, 4 or 8.
 	LengthFieldLength int
@@ -104,7 +104,7 @@ type EncoderConfig struct {
 // DecoderConfig has the fields of goframe's DecoderConfig and means the same:
 // Netty's LengthFieldBasedFrameDecoder.
 type DecoderConfig struct {
-	// ByteOrder is the byte order of the length field.
+	// ByteOrder is the byte order of the length field, as in EncoderConfig.
 	ByteOrder binary.ByteOrder
 	// LengthFieldOffset is the number of header bytes before the field.
 	LengthFieldOffset int
@@ -133,66 +133,13 @@ func NewLengthFieldBasedFrameConn(enc EncoderConfig, dec DecoderConfig, conn net
 // and reads them as dec says, for New. When both describe one layout
 // (the usual case) it is a plain *lengthprefix.Codec.
 func LengthField(enc EncoderConfig, dec DecoderConfig) (framing.Codec, error) {
-	eo, err := order(enc.ByteOrder)
+	e, err := goframecfg.Enc(enc).Codec()
 	if err != nil {
 		return nil, err
 	}
-	do, err := order(dec.ByteOrder)
+	d, err := goframecfg.Dec(dec).Decoder()
 	if err != nil {
 		return nil, err
 	}
-	// goframe's prepender writes len(p)+LengthAdjustment (+ the width):
-	// in framekit's decoder terms the field is followed by L - adjustment
-	// bytes, and the field is stripped on read.
-	ec := lengthprefix.Config{
-		Size:  enc.LengthFieldLength,
-		Order: eo,
-		Strip: enc.LengthFieldLength,
-	}
-	if enc.LengthIncludesLengthFieldLength {
-		ec.Adjust = -enc.LengthFieldLength - enc.LengthAdjustment
-	} else {
-		ec.Adjust = -enc.LengthAdjustment
-	}
-	dc := lengthprefix.Config{
-		Offset: dec.LengthFieldOffset,
-		Size:   dec.LengthFieldLength,
-		Order:  do,
-		Adjust: dec.LengthAdjustment,
-		Strip:  dec.InitialBytesToStrip,
-	}
-	encoder, err := lengthprefix.New(ec)
-	if err != nil {
-		return nil, err
-	}
-	if dc == ec {
-		return encoder, nil
-	}
-	decoder, err := lengthprefix.NewDecoder(dc)
-	if err != nil {
-		return nil, err
-	}
-	return &split{Codec: encoder, dec: decoder}, nil
-}
-
-// split writes with one layout and reads with another, as goframe allows.
-// Embedding the encoder keeps it a framing.WrapEncoder, so large payloads
-// are still sent without a copy.
-type split struct {
-	*lengthprefix.Codec
-	dec *lengthprefix.Decoder
-}
-
-func (s *split) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
-	return s.dec.Decode(buf, atEOF, st)
-}
-
-func order(o binary.ByteOrder) (lengthprefix.ByteOrder, error) {
-	switch o {
-	case binary.BigEndian:
-		return lengthprefix.BigEndian, nil
-	case binary.LittleEndian:
-		return lengthprefix.LittleEndian, nil
-	}
-	return 0, &framing.ConfigError{Codec: "goframeconn", Reason: fmt.Sprintf("byte order %v: want binary.BigEndian or binary.LittleEndian", o)}
+	return goframecfg.Join(e, d), nil
 }

@@ -32,6 +32,12 @@ func TestLengthFieldWire(t *testing.T) {
 		{"u8", goframeconn.EncoderConfig{ByteOrder: be, LengthFieldLength: 1},
 			goframeconn.DecoderConfig{ByteOrder: be, LengthFieldLength: 1, InitialBytesToStrip: 1},
 			[]byte{2, 'h', 'i'}},
+		{"u8 without a byte order", goframeconn.EncoderConfig{LengthFieldLength: 1},
+			goframeconn.DecoderConfig{LengthFieldLength: 1, InitialBytesToStrip: 1},
+			[]byte{2, 'h', 'i'}},
+		{"u16 native", goframeconn.EncoderConfig{ByteOrder: binary.NativeEndian, LengthFieldLength: 2},
+			goframeconn.DecoderConfig{ByteOrder: binary.NativeEndian, LengthFieldLength: 2, InitialBytesToStrip: 2},
+			append(binary.NativeEndian.AppendUint16(nil, 2), 'h', 'i')},
 		{"u16le includes", goframeconn.EncoderConfig{ByteOrder: le, LengthFieldLength: 2, LengthIncludesLengthFieldLength: true},
 			goframeconn.DecoderConfig{ByteOrder: le, LengthFieldLength: 2, LengthAdjustment: -2, InitialBytesToStrip: 2},
 			[]byte{4, 0, 'h', 'i'}},
@@ -162,6 +168,7 @@ func TestConfigErrors(t *testing.T) {
 		dec  goframeconn.DecoderConfig
 	}{
 		{"nil byte order", goframeconn.EncoderConfig{LengthFieldLength: 4}, ok},
+		{"mixed byte order", goframeconn.EncoderConfig{ByteOrder: middleEndian{}, LengthFieldLength: 4}, ok},
 		{"field of 5 bytes", goframeconn.EncoderConfig{ByteOrder: be, LengthFieldLength: 5}, ok},
 		{"decoder strips past the header", goframeconn.EncoderConfig{ByteOrder: be, LengthFieldLength: 4},
 			goframeconn.DecoderConfig{ByteOrder: be, LengthFieldLength: 4, InitialBytesToStrip: 6}},
@@ -176,6 +183,23 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// middleEndian is a binary.ByteOrder that is neither big- nor
+// little-endian (the PDP-11's for 32 bits).
+type middleEndian struct{}
+
+func (middleEndian) Uint16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
+func (middleEndian) Uint32(b []byte) uint32 {
+	return uint32(binary.LittleEndian.Uint16(b))<<16 | uint32(binary.LittleEndian.Uint16(b[2:]))
+}
+func (middleEndian) Uint64(b []byte) uint64       { return binary.LittleEndian.Uint64(b) }
+func (middleEndian) PutUint16(b []byte, v uint16) { binary.LittleEndian.PutUint16(b, v) }
+func (middleEndian) PutUint32(b []byte, v uint32) {
+	binary.LittleEndian.PutUint16(b, uint16(v>>16))
+	binary.LittleEndian.PutUint16(b[2:], uint16(v))
+}
+func (middleEndian) PutUint64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
+func (middleEndian) String() string               { return "middleEndian" }
 
 func ExampleNewLengthFieldBasedFrameConn() {
 	a, b := fuzz.Pipe(nil)
