@@ -306,6 +306,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"dial", "x:1", "-c", "u8", "--count", "0"}, `--count "0"`},
 		{[]string{"bench", "-c", "fixed:8", "--size", "9"}, "frames are 8 bytes"},
 		{[]string{"bench", "-c", "slip", "--size", "0"}, "cannot frame a payload of 0 bytes"},
+		{[]string{"bench", "-c", "u8", "--conns", "5000"}, "--conns 5000: at most 1000"},
 		{[]string{"proxy", "127.0.0.1:0", "-c", "u8"}, "missing LISTEN_ADDR UPSTREAM_ADDR"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -89,7 +89,7 @@ on 127.0.0.1 through a proxy that re-cuts the stream as a network path can
 	fmt.Fprintf(w, "   all %d messages intact.\n", len(msgs))
 
 	fmt.Fprintf(w, "\n3. Throughput: framekit on loopback, u32be, 64-byte frames, 1 connection:\n")
-	r, err := runBench(lengthprefix.U32BE, nil, bytes.Repeat([]byte{'x'}, 64), 1, time.Second, nil)
+	r, err := runBench(lengthprefix.U32BE, nil, bytes.Repeat([]byte{'x'}, 64), 1, time.Second, nil, nil)
 	if err != nil {
 		return err
 	}
