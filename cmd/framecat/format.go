@@ -113,38 +113,110 @@ type frameInput struct {
 	r      *bufio.Reader
 	name   string // for errors: "stdin" or the file name
 	format string
-	line   int
+	line   int // lines read so far; lines are numbered from 1
+	// max, when positive, bounds the frames read: a line that cannot hold
+	// a frame of max bytes or less is refused as soon as it is that long,
+	// without being read whole.
+	max  int
+	buf  []byte
+	over bool // the last line was refused: the input is not read further
 }
 
-func newFrameInput(r io.Reader, name, format string) *frameInput {
-	return &frameInput{r: bufio.NewReaderSize(r, 64<<10), name: name, format: format}
+func newFrameInput(r io.Reader, name, format string, max int) *frameInput {
+	return &frameInput{r: bufio.NewReaderSize(r, 64<<10), name: name, format: format, max: max}
+}
+
+// maxLine is the longest line that can hold a frame of in.max bytes: the
+// bytes in text; two hex digits a byte plus spaces between the bytes in
+// hex; the hex in JSON plus room for the rest of the object.
+func (in *frameInput) maxLine() int {
+	switch {
+	case in.max <= 0:
+		return 0
+	case in.format == formatText:
+		return in.max + 1 // a \r before the \n is part of the frame
+	case in.format == formatHex:
+		return 3*in.max + 64
+	}
+	return 2*in.max + 1024
+}
+
+// readLine returns the next line without its \n, or an error for a line
+// over maxLine, read no further than that.
+func (in *frameInput) readLine() ([]byte, error) {
+	limit := in.maxLine()
+	in.buf = in.buf[:0]
+	for {
+		chunk, err := in.r.ReadSlice('\n')
+		in.buf = append(in.buf, chunk...)
+		if limit > 0 && len(bytes.TrimSuffix(in.buf, []byte("\n"))) > limit {
+			in.over = true
+			return nil, fmt.Errorf("%s line %d: over %d bytes, longer than a frame within --max %d can be (not read further)",
+				in.name, in.line+1, limit, in.max)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && len(in.buf) > 0 {
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(in.buf, []byte("\n")), nil
+	}
 }
 
 // next returns the next frame, or io.EOF after the last one. The slice is
 // the caller's.
 func (in *frameInput) next() ([]byte, error) {
 	for {
-		line, err := in.r.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%s: %w", in.name, err)
+		if in.over {
+			return nil, errors.New("input refused")
 		}
-		if err == io.EOF && len(line) == 0 {
+		line, err := in.readLine()
+		if err == io.EOF {
 			return nil, io.EOF
 		}
+		if err != nil {
+			if in.over {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", in.name, err)
+		}
 		in.line++
-		line = bytes.TrimSuffix(line, []byte("\n"))
 		frame, skip, perr := in.parse(line)
 		if perr != nil {
 			return nil, fmt.Errorf("%s line %d: %v", in.name, in.line, perr)
 		}
 		if !skip {
+			if in.format == formatText {
+				frame = append([]byte(nil), frame...)
+			}
 			return frame, nil
-		}
-		if err == io.EOF {
-			return nil, io.EOF
 		}
 	}
 }
+
+// at names the input line of the last frame in err, an error about that
+// frame: "stdin line 2: frame 2 at offset 6: ...".
+func (in *frameInput) at(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &lineError{name: in.name, line: in.line, err: err}
+}
+
+// lineError is an error about the frame of an input line.
+type lineError struct {
+	name string
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("%s line %d: %v", e.name, e.line, e.err) }
+
+func (e *lineError) Unwrap() error { return e.err }
 
 // parse turns one input line into a frame; skip says the line holds none
 // (a blank line in JSON).

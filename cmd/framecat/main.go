@@ -58,6 +58,9 @@ terminal, hex otherwise):
           line, without its \n, is a frame
   json    {"len":5,"hex":"68656c6c6f"}, plus "peer" (listen) or "dir" (proxy)
 
+Errors name frames and input lines counted from 1 (so that in hex and
+text, line N of encode's input is frame N of its output), and byte
+offsets counted from 0.
 SIZE: digits with an optional B, KiB, MiB or GiB suffix. DUR: 500ms, 10s.
 Flags may come before or after arguments; -x and --x are the same.
 Exit status: 0 success, 1 runtime error, 2 usage error.

@@ -122,7 +122,7 @@ func dialCmd(e *env, cl *cmdline) error {
 	// (close, reset) is for the receiving side to report.
 	sent := make(chan error, 1)
 	go func() {
-		frames := newFrameInput(e.stdin, "stdin", s.format)
+		frames := newFrameInput(e.stdin, "stdin", s.format, 0)
 		enc := s.encoder(false)
 		w := bufio.NewWriterSize(conn, 64<<10)
 		for {
@@ -141,7 +141,7 @@ func dialCmd(e *env, cl *cmdline) error {
 			}
 			if err := enc.write(w, f); err != nil {
 				if de := (*dataError)(nil); errors.As(err, &de) {
-					sent <- err // a payload the codec cannot frame
+					sent <- frames.at(err) // a payload the codec cannot frame
 				}
 				return
 			}
