@@ -377,7 +377,7 @@ func TestListenEcho(t *testing.T) {
 			if diff := cmp.Diff(frames, parseLines(t, "json", out)); diff != "" {
 				t.Errorf("frames listen printed (-sent +printed):\n%s", diff)
 			}
-			if !regexp.MustCompile(`^\{"len":5,"hex":"68656c6c6f","peer":"127\.0\.0\.1:\d+"\}\n`).MatchString(out) {
+			if !regexp.MustCompile(`^\{"len":5,"hex":"68656c6c6f","conn":1,"peer":"127\.0\.0\.1:\d+"\}\n`).MatchString(out) {
 				t.Errorf("listen's first line: %q", strings.SplitAfter(out, "\n")[0])
 			}
 			if code := l.stop(); code != 0 {
@@ -386,6 +386,10 @@ func TestListenEcho(t *testing.T) {
 			// On exit, listen prints its counters.
 			_, errOut := l.output()
 			want := fmt.Sprintf("framecat: stats: frames_read=%d ", len(frames))
+			wantEcho := fmt.Sprintf(" frames_written=%d ", len(frames))
+			if !strings.Contains(errOut, wantEcho) {
+				t.Errorf("listen's stderr %q does not hold %q", errOut, wantEcho)
+			}
 			if !strings.Contains(errOut, want) {
 				t.Errorf("listen's stderr %q does not hold %q", errOut, want)
 			}
@@ -408,7 +412,7 @@ func TestListenErrorClosesOneConnection(t *testing.T) {
 		t.Errorf("dial with a bad frame: exit %d, stderr %q (want the server to close: exit 0)", r.code, r.stderr)
 	}
 	_, stderr := l.output()
-	if !regexp.MustCompile(`(?m)^framecat: 127\.0\.0\.1:\d+: frame 1 at offset 0: declares 4294967295 bytes, limit 8388608$`).MatchString(stderr) {
+	if !regexp.MustCompile(`(?m)^framecat: #2 127\.0\.0\.1:\d+: frame 1 at offset 0: declares 4294967295 bytes, limit 8388608$`).MatchString(stderr) {
 		t.Errorf("listen stderr %q", stderr)
 	}
 
@@ -421,7 +425,7 @@ func TestListenErrorClosesOneConnection(t *testing.T) {
 		t.Errorf("dial: exit %d", code)
 	}
 	lout := l.waitOutput(2)
-	if !regexp.MustCompile(`^127\.0\.0\.1:\d+ 6f6e65\n127\.0\.0\.1:\d+ 74776f\n$`).MatchString(lout) {
+	if !regexp.MustCompile(`^#1 127\.0\.0\.1:\d+ 6f6e65\n#1 127\.0\.0\.1:\d+ 74776f\n$`).MatchString(lout) {
 		t.Errorf("listen stdout %q", lout)
 	}
 }
@@ -479,10 +483,10 @@ func TestProxy(t *testing.T) {
 	var sent, back []string
 	for _, line := range lines {
 		switch {
-		case strings.HasPrefix(line, "> "):
-			sent = append(sent, line[2:])
-		case strings.HasPrefix(line, "< "):
-			back = append(back, line[2:])
+		case strings.HasPrefix(line, "#1 > "):
+			sent = append(sent, line[5:])
+		case strings.HasPrefix(line, "#1 < "):
+			back = append(back, line[5:])
 		default:
 			t.Errorf("proxy line %q", line)
 		}
@@ -505,14 +509,15 @@ func TestProxy(t *testing.T) {
 	}
 	out = p2.waitOutput(2)
 	for _, dir := range []string{"c>s", "s>c"} {
-		if !strings.Contains(out, `{"len":2,"hex":"6f6b","dir":"`+dir+`"}`) {
+		if !regexp.MustCompile(`\{"len":2,"hex":"6f6b","conn":1,"peer":"127\.0\.0\.1:\d+","dir":"` + dir + `"\}`).MatchString(out) {
 			t.Errorf("proxy json output %q lacks the %s frame", out, dir)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, stderr := p2.output()
-		if regexp.MustCompile(`(?m)^framecat: 127\.0\.0\.1:\d+ c>s: frame 2 at offset 3: `).MatchString(stderr) {
+		// The tap says it stops decoding that direction.
+		if regexp.MustCompile(`(?m)^framecat: #1 127\.0\.0\.1:\d+ c>s: frame 2 at offset 3: .*; stops decoding c>s, relays the rest unchanged$`).MatchString(stderr) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // The frame formats of stdin and stdout, one frame per line.
@@ -59,9 +60,24 @@ func newPrinter(w io.Writer, format string, live bool) *printer {
 	return &printer{w: bufio.NewWriterSize(w, 64<<10), format: format, live: live}
 }
 
-// frame prints payload. In hex and text, prefix (if any) and a space come
-// first; in JSON, key and value (if key is set) are added to the object.
-func (p *printer) frame(prefix, key, value string, payload []byte) error {
+// tag is what a line says about a frame besides its bytes; zero fields are
+// left out.
+type tag struct {
+	time  time.Time // when the frame was read (--time)
+	conn  int64     // connection id, from 1 (listen, proxy)
+	peer  string    // the client's address (listen; proxy in JSON)
+	mark  string    // ">" or "<" (proxy), dir in JSON
+	dir   string    // "c>s" or "s>c"
+	fault string    // what the proxy did to the frame: "drop", "dup", "corrupt@3"
+}
+
+// timeLayout is how --time prints a time: UTC, to the microsecond.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// frame prints payload. In hex and text, the tag's fields come first, each
+// followed by a space: time, #conn, peer, mark, (fault); in JSON they are
+// keys of the object.
+func (p *printer) frame(t tag, payload []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.line[:0]
@@ -72,17 +88,46 @@ func (p *printer) frame(prefix, key, value string, payload []byte) error {
 		b = append(b, `,"hex":"`...)
 		b = hex.AppendEncode(b, payload)
 		b = append(b, '"')
-		if key != "" {
-			b = append(b, `,"`...)
-			b = append(b, key...)
-			b = append(b, `":`...)
-			b = strconv.AppendQuote(b, value)
+		if !t.time.IsZero() {
+			b = append(b, `,"time":"`...)
+			b = t.time.UTC().AppendFormat(b, timeLayout)
+			b = append(b, '"')
+		}
+		if t.conn != 0 {
+			b = append(b, `,"conn":`...)
+			b = strconv.AppendInt(b, t.conn, 10)
+		}
+		for _, kv := range [...][2]string{{"peer", t.peer}, {"dir", t.dir}, {"fault", t.fault}} {
+			if kv[1] != "" {
+				b = append(b, `,"`...)
+				b = append(b, kv[0]...)
+				b = append(b, `":`...)
+				b = strconv.AppendQuote(b, kv[1])
+			}
 		}
 		b = append(b, '}')
 	default:
-		if prefix != "" {
-			b = append(b, prefix...)
+		if !t.time.IsZero() {
+			b = t.time.UTC().AppendFormat(b, timeLayout)
 			b = append(b, ' ')
+		}
+		if t.conn != 0 {
+			b = append(b, '#')
+			b = strconv.AppendInt(b, t.conn, 10)
+			b = append(b, ' ')
+		}
+		if t.peer != "" {
+			b = append(b, t.peer...)
+			b = append(b, ' ')
+		}
+		if t.mark != "" {
+			b = append(b, t.mark...)
+			b = append(b, ' ')
+		}
+		if t.fault != "" {
+			b = append(b, '(')
+			b = append(b, t.fault...)
+			b = append(b, ") "...)
 		}
 		if p.format == formatHex {
 			b = hex.AppendEncode(b, payload)

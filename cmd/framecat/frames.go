@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/framekit/framekit/framing"
 )
@@ -45,6 +46,27 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func newFrameReader(rd io.Reader, c *codec, opts *framing.Options) *frameReader {
 	src := &countingReader{r: rd}
 	return &frameReader{r: framing.NewReader(src, c.dec, opts), src: src, c: c}
+}
+
+// newConnFrameReader reads the frames of a connection through a
+// framing.Conn, so that the slow-peer guard can set its deadlines; the
+// Conn is for writing and closing.
+func newConnFrameReader(nc net.Conn, c *codec, opts *framing.Options) (*frameReader, *framing.Conn) {
+	cc := &countingConn{Conn: nc}
+	conn := framing.NewConn(cc, c.conn(), opts)
+	return &frameReader{r: conn, src: &cc.countingReader, c: c}, conn
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	countingReader
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // next returns the next frame (valid until the next call), io.EOF at a clean

@@ -157,6 +157,7 @@ type setup struct {
 	opts   *framing.Options
 	max    int
 	format string
+	stamp  bool // --time: lines of listen and proxy begin with the time
 }
 
 // newSetup parses -c, --max, --skip and -f; encoding says the command

@@ -41,7 +41,7 @@ func decodeCmd(e *env, cl *cmdline) error {
 	for {
 		f, err := fr.next()
 		if err == nil {
-			if err := p.frame("", "", "", f); err != nil {
+			if err := p.frame(tag{}, f); err != nil {
 				return err
 			}
 			continue
