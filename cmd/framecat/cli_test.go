@@ -581,6 +581,38 @@ func TestDemo(t *testing.T) {
 	if n(framed[1]) != 200 || n(framed[2]) != 200 || n(framed[3]) != 0 || n(framed[4]) != 0 {
 		t.Errorf("framekit reads: %q, want 200 reads, 200 intact", framed[0])
 	}
+	// What a newcomer reads first: the reads in order with the messages'
+	// bounds marked, and a legend for counts that need not add up; no
+	// internal names.
+	if strings.Contains(r.stdout, "fuzz.") || strings.Contains(r.stdout, "Cut") {
+		t.Errorf("the demo names the fuzz package's API:\n%s", r.stdout)
+	}
+	reads := regexp.MustCompile(`(?m)^   read (\d+)  (.*)$`).FindAllStringSubmatch(r.stdout, -1)
+	if len(reads) < 3 || !strings.HasPrefix(reads[0][2], "[#000 ") {
+		t.Errorf("the reads shown: %q", reads)
+	}
+	var shown string
+	for i, m := range reads {
+		if m[1] != strconv.Itoa(i+1) {
+			t.Errorf("read %s shown as number %d", m[1], i+1)
+		}
+		if strings.Contains(m[2], " ... ") {
+			break // a long read (a slow server) shown in part
+		}
+		shown += m[2]
+	}
+	if len(shown) > 200 && !strings.Contains(shown, "][#001 ") {
+		t.Errorf("no message boundary inside a read among %q", reads)
+	}
+	msgs := demoStream()
+	if plain := strings.NewReplacer("[", "", "]", "").Replace(shown); !strings.HasPrefix(string(bytes.Join(msgs, nil)), plain) {
+		t.Errorf("the reads shown, %q, are not the start of the stream", plain)
+	}
+	for _, want := range []string{"intact: ", "split: ", "glued: ", "need not add\n   up to 200"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the legend lacks %q:\n%s", want, r.stdout)
+		}
+	}
 	if !regexp.MustCompile(`\n   [\d,]+ frames/s, [\d.]+ MB/s`).MatchString(r.stdout) {
 		t.Errorf("no throughput figure:\n%s", r.stdout)
 	}
