@@ -147,20 +147,30 @@ func handle(ctx context.Context, c *framing.Conn, answer func(req []byte) []byte
 	defer c.Close()
 	// Shutdown wakes a connection waiting for its next request; one that is
 	// answering a request finishes it first.
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	woken := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()); close(woken) })
 	defer stop()
+	// shutDown waits for the wake-up to be done, so that it cannot
+	// overwrite the deadlines of shutdown (a drain cut short would close
+	// with unread bytes: a reset).
+	shutDown := func() {
+		if !stop() {
+			<-woken
+		}
+		shutdown(c, answer, logf)
+	}
 	for {
 		c.SetReadDeadline(time.Now().Add(idleTimeout))
 		// Checked after setting the deadline: a shutdown that began just
 		// before would otherwise have its wake-up overwritten.
 		if ctx.Err() != nil {
-			shutdown(c, answer, logf)
+			shutDown()
 			return
 		}
 		req, err := c.ReadFrame()
 		if err != nil {
 			if ctx.Err() != nil && framing.Classify(err) == framing.Temporary {
-				shutdown(c, answer, logf)
+				shutDown()
 				return
 			}
 			if err != io.EOF {
