@@ -246,3 +246,37 @@ func TestRecutWriter(t *testing.T) {
 		t.Errorf("the cuts do not follow the seed")
 	}
 }
+
+// TestProxySlowPeer: a client that stalls inside a frame is reported by
+// the proxy, which stops decoding that direction (giving its buffer back)
+// and goes on relaying every byte unchanged.
+func TestProxySlowPeer(t *testing.T) {
+	addr, got := sink(t)
+	p := start(t, true, "proxy", "127.0.0.1:0", addr, "-c", "u32be", "-f", "hex", "--frame-timeout", "300ms")
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first := []byte("\x00\x00\x00\x02hi\x00\x00\x00\x06abc")
+	c.Write(first)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, stderr := p.output()
+		if regexp.MustCompile(`(?m)^framecat: #1 127\.0\.0\.1:\d+ c>s: framing: peer too slow: .*; stops decoding c>s, relays the rest unchanged$`).MatchString(stderr) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy stderr %q", stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Write([]byte("def"))
+	c.(*net.TCPConn).CloseWrite()
+	if b := got(); string(b) != string(first)+"def" {
+		t.Errorf("the server got %q", b)
+	}
+	if out := p.waitOutput(1); !regexp.MustCompile(`^#1 > 6869\n$`).MatchString(out) {
+		t.Errorf("proxy stdout %q", out)
+	}
+}
