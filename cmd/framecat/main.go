@@ -51,6 +51,8 @@ FAULTS (proxy), drawn from --seed N (default 1), so a run can be repeated:
   --corrupt P           flip one payload byte of a frame (framing kept)
   --corrupt-len P       flip one byte of a frame's length field
   the frame lines say what was done: "#1 > (drop) ...", "(corrupt@5)".
+  With --drop, --dup or --corrupt*, bytes go on frame by frame: a frame's
+  bytes are held (outside --budget) until it is whole.
 
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
