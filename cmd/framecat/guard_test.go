@@ -115,7 +115,7 @@ func throughProxy(t *testing.T, stream []byte, args ...string) (received []byte,
 	received = got()
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	io.Copy(io.Discard, c) // the proxy passes the sink's close back
-	p.stop() // stdout is all read once the process has exited
+	p.stop()               // stdout is all read once the process has exited
 	out, _ := p.output()
 	return received, out
 }
