@@ -33,6 +33,9 @@ var flagNames = map[string]string{
 	"max": "max", "skip": "skip", "echo": "echo",
 	"count": "count", "timeout": "timeout",
 	"size": "size", "duration": "duration", "conns": "conns",
+	"budget": "budget", "frame-timeout": "frame-timeout", "min-rate": "min-rate", "time": "time",
+	"recut": "recut", "delay": "delay", "drop": "drop", "dup": "dup",
+	"corrupt": "corrupt", "corrupt-len": "corrupt-len", "seed": "seed",
 }
 
 var flagKinds = map[string]flagKind{
@@ -40,14 +43,18 @@ var flagKinds = map[string]flagKind{
 	"max": valueFlag, "skip": boolFlag, "echo": boolFlag,
 	"count": valueFlag, "timeout": valueFlag,
 	"size": valueFlag, "duration": valueFlag, "conns": valueFlag,
+	"budget": valueFlag, "frame-timeout": valueFlag, "min-rate": valueFlag, "time": boolFlag,
+	"recut": valueFlag, "delay": valueFlag, "drop": valueFlag, "dup": valueFlag,
+	"corrupt": valueFlag, "corrupt-len": valueFlag, "seed": valueFlag,
 }
 
 // commandFlags lists the flags each command accepts, besides help.
 var commandFlags = map[string][]string{
 	"demo":   {},
-	"listen": {"codec", "format", "echo", "max", "skip"},
+	"listen": {"codec", "format", "echo", "max", "skip", "budget", "frame-timeout", "min-rate", "time"},
 	"dial":   {"codec", "format", "count", "timeout", "max", "skip"},
-	"proxy":  {"codec", "format", "max", "skip"},
+	"proxy": {"codec", "format", "max", "skip", "budget", "frame-timeout", "min-rate", "time",
+		"recut", "delay", "drop", "dup", "corrupt", "corrupt-len", "seed"},
 	"decode": {"codec", "format", "max", "skip"},
 	"encode": {"codec", "format", "max", "skip"},
 	"bench":  {"codec", "size", "duration", "conns", "max", "skip"},
@@ -138,6 +145,27 @@ func parseDuration(flag, s string) (time.Duration, error) {
 		return 0, usagef("--%s %q: want a positive duration such as 500ms or 10s", flag, s)
 	}
 	return d, nil
+}
+
+// parseDurationOrZero parses DUR or 0 (off).
+func parseDurationOrZero(flag, s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, usagef("--%s %q: want a positive duration such as 500ms or 10s, or 0 for none", flag, s)
+	}
+	return d, nil
+}
+
+// parseProbability parses P, a probability from 0 to 1.
+func parseProbability(flag, s string) (float64, error) {
+	p, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(p >= 0 && p <= 1) {
+		return 0, usagef("--%s %q: want a probability from 0 to 1, such as 0.05", flag, s)
+	}
+	return p, nil
 }
 
 // parseCount parses a whole number >= 1.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -49,6 +51,9 @@ func benchCmd(e *env, cl *cmdline) error {
 		if conns, err = parseCount("conns", v); err != nil {
 			return err
 		}
+		if conns > maxBenchConns {
+			return usagef("--conns %d: at most %d", conns, maxBenchConns)
+		}
 	}
 	payload, err := benchPayload(s.codec, int(size))
 	if err != nil {
@@ -61,7 +66,7 @@ func benchCmd(e *env, cl *cmdline) error {
 			fmt.Fprintf(e.stderr, "\r%s ", r)
 		}
 	}
-	r, err := runBench(s.codec.enc, s.opts, payload, conns, dur, progress)
+	r, err := runBench(s.codec.enc, s.opts, payload, conns, dur, progress, nil)
 	if progress != nil {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
@@ -89,6 +94,7 @@ type benchResult struct {
 	frames  int64
 	size    int
 	elapsed time.Duration
+	start   time.Time // when the server read the first frame
 }
 
 func (r benchResult) String() string { return rate(r.frames, r.size, r.elapsed) }
@@ -101,19 +107,41 @@ func rate(frames int64, size int, elapsed time.Duration) string {
 		frames, float64(frames)/sec, float64(frames)*float64(size)/sec/1e6)
 }
 
+// maxBenchConns bounds --conns: every connection is two goroutines and
+// two sockets, and a loopback figure over more says nothing new.
+const maxBenchConns = 1000
+
+// benchDialTimeout bounds the dialling of all connections, which happens
+// before the clock starts.
+const benchDialTimeout = 10 * time.Second
+
+// benchHooks lets a test watch a bench: dial replaces the dialler, and
+// received is called for each frame the server reads.
+type benchHooks struct {
+	dial     func(ctx context.Context, addr string) (net.Conn, error)
+	received func(time.Time)
+}
+
 // runBench sends payload as fast as conns framekit clients can for dur, to
 // a framekit server on loopback that checks every frame, and counts the
-// frames the server received in that time.
+// frames the server received in that time. Every connection is dialled
+// before any client sends; the clock starts when the server reads the
+// first frame and the count is taken when dur has passed since.
 func runBench(c framing.Codec, opts *framing.Options, payload []byte, conns int, dur time.Duration,
-	progress func(int64, time.Duration)) (benchResult, error) {
+	progress func(int64, time.Duration), hooks *benchHooks) (benchResult, error) {
+	if hooks == nil {
+		hooks = &benchHooks{}
+	}
 	ln, err := framing.Listen("tcp", "127.0.0.1:0", c, opts)
 	if err != nil {
 		return benchResult{}, err
 	}
-	defer ln.Close()
 
 	var (
 		frames   atomic.Int64
+		started  = make(chan struct{}) // closed by the first frame
+		first    sync.Once
+		start    time.Time
 		stopping atomic.Bool
 		wg       sync.WaitGroup
 		errOnce  sync.Once
@@ -130,6 +158,18 @@ func runBench(c framing.Codec, opts *framing.Options, payload []byte, conns int,
 		mu.Lock()
 		all = append(all, c)
 		mu.Unlock()
+	}
+	// shut stops every goroutine and closes every connection opened so
+	// far, whatever ended the run.
+	shut := func() {
+		stopping.Store(true)
+		ln.Close()
+		mu.Lock()
+		for _, c := range all {
+			c.NetConn().Close() // not Close: nothing buffered needs to go out
+		}
+		mu.Unlock()
+		wg.Wait()
 	}
 	wg.Add(1)
 	go func() { // server
@@ -156,19 +196,36 @@ func runBench(c framing.Codec, opts *framing.Options, payload []byte, conns int,
 						fail(errors.New("bench: the server read a frame that differs from the one sent"))
 						return
 					}
+					first.Do(func() { start = time.Now(); close(started) })
 					frames.Add(1)
+					if hooks.received != nil {
+						hooks.received(time.Now())
+					}
 				}
 			}()
 		}
 	}()
-	for range conns {
-		cc, err := framing.Dial("tcp", ln.Addr().String(), c, opts)
-		if err != nil {
-			stopping.Store(true)
-			ln.Close()
-			return benchResult{}, err
+
+	dial := hooks.dial
+	if dial == nil {
+		dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), benchDialTimeout)
+	defer cancel()
+	clients := make([]*framing.Conn, 0, conns)
+	for i := range conns {
+		nc, err := dial(ctx, ln.Addr().String())
+		if err != nil {
+			shut()
+			return benchResult{}, fmt.Errorf("bench: connection %d of %d: %w", i+1, conns, err)
+		}
+		cc := framing.NewConn(nc, c, opts)
 		track(cc)
+		clients = append(clients, cc)
+	}
+	for _, cc := range clients {
 		wg.Add(1)
 		go func() { // client: frames go out 64 KiB at a time
 			defer wg.Done()
@@ -181,37 +238,35 @@ func runBench(c framing.Codec, opts *framing.Options, payload []byte, conns int,
 		}()
 	}
 
-	start := time.Now()
+	select {
+	case <-started:
+	case <-time.After(benchDialTimeout):
+		shut()
+		if firstErr != nil {
+			return benchResult{}, firstErr
+		}
+		return benchResult{}, errors.New("bench: no frame arrived")
+	}
 	deadline := start.Add(dur)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+wait:
 	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			break
-		}
 		select {
 		case <-tick.C:
 			if progress != nil {
 				progress(frames.Load(), time.Since(start))
 			}
-		case <-time.After(left):
+		case <-timer.C:
+			break wait
 		}
 	}
-	r := benchResult{frames: frames.Load(), size: len(payload), elapsed: time.Since(start)}
-	stopping.Store(true)
-	ln.Close()
-	mu.Lock()
-	for _, c := range all {
-		c.NetConn().Close() // not Close: nothing buffered needs to go out
-	}
-	mu.Unlock()
-	wg.Wait()
+	r := benchResult{frames: frames.Load(), size: len(payload), elapsed: time.Since(start), start: start}
+	shut()
 	if firstErr != nil {
 		return r, firstErr
-	}
-	if r.frames == 0 {
-		return r, errors.New("bench: no frame arrived")
 	}
 	return r, nil
 }

@@ -197,7 +197,7 @@ func TestDecodeTruncated(t *testing.T) {
 	if want := "6869\n\n68656c6c6f\n"; r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
-	if want := "framecat: frame 3 at offset 19: unexpected EOF: 17 more bytes needed\n"; r.stderr != want {
+	if want := "framecat: frame 4 at offset 19: unexpected EOF: 17 more bytes needed\n"; r.stderr != want {
 		t.Errorf("stderr %q, want %q", r.stderr, want)
 	}
 
@@ -205,11 +205,11 @@ func TestDecodeTruncated(t *testing.T) {
 	// header cut short.
 	r = framecat(t, []byte("a\r\nbc\nde"), "decode", "-c", "lines")
 	if r.code != 1 || r.stdout != "61\n6263\n" ||
-		!strings.HasPrefix(r.stderr, "framecat: frame 2 at offset 6: unexpected EOF") || strings.Count(r.stderr, "\n") != 1 {
+		!strings.HasPrefix(r.stderr, "framecat: frame 3 at offset 6: unexpected EOF") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("lines: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = framecat(t, []byte("\x00\x01a\x00"), "decode", "-c", "u16be")
-	if r.code != 1 || r.stdout != "61\n" || r.stderr != "framecat: frame 1 at offset 3: unexpected EOF: 1 bytes of the frame received, more needed\n" {
+	if r.code != 1 || r.stdout != "61\n" || r.stderr != "framecat: frame 2 at offset 3: unexpected EOF: 1 bytes of the frame received, more needed\n" {
 		t.Errorf("u16be: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
@@ -220,9 +220,9 @@ func TestHugeLengthFailsFast(t *testing.T) {
 	for _, tc := range []struct {
 		spec, header, want string
 	}{
-		{"u32be", "\xff\xff\xff\xff", "framecat: frame 0 at offset 0: declares 4294967295 bytes, limit 8388608\n"},
-		{"u64be", "\x00\x00\x00\x01\x00\x00\x00\x00", "framecat: frame 0 at offset 0: declares 4294967296 bytes, limit 8388608\n"},
-		{"uvarint", "\x80\x80\x80\x80\x10", "framecat: frame 0 at offset 0: declares 4294967296 bytes, limit 8388608\n"},
+		{"u32be", "\xff\xff\xff\xff", "framecat: frame 1 at offset 0: declares 4294967295 bytes, limit 8388608\n"},
+		{"u64be", "\x00\x00\x00\x01\x00\x00\x00\x00", "framecat: frame 1 at offset 0: declares 4294967296 bytes, limit 8388608\n"},
+		{"uvarint", "\x80\x80\x80\x80\x10", "framecat: frame 1 at offset 0: declares 4294967296 bytes, limit 8388608\n"},
 	} {
 		s := start(t, false, "decode", "-c", tc.spec)
 		s.stdin.Write([]byte(tc.header + "abc")) // stdin stays open
@@ -246,25 +246,25 @@ func TestLimits(t *testing.T) {
 	if r.code != 0 || r.stdout != "6162\n7879\n" {
 		t.Errorf("--skip: exit %d, stdout %q", r.code, r.stdout)
 	}
-	want := "framecat: frame 1 at offset 3: declares 6 bytes, limit 3; skipped\n" +
-		"framecat: frame 3 at offset 13: declares 4 bytes, limit 3; skipped\n"
+	want := "framecat: frame 2 at offset 3: declares 6 bytes, limit 3; skipped\n" +
+		"framecat: frame 4 at offset 13: declares 4 bytes, limit 3; skipped\n"
 	if r.stderr != want {
 		t.Errorf("--skip: stderr %q, want %q", r.stderr, want)
 	}
 
 	r = framecat(t, []byte(stream), "decode", "-c", "u8", "--max", "3B")
-	if r.code != 1 || r.stdout != "6162\n" || r.stderr != "framecat: frame 1 at offset 3: declares 6 bytes, limit 3\n" {
+	if r.code != 1 || r.stdout != "6162\n" || r.stderr != "framecat: frame 2 at offset 3: declares 6 bytes, limit 3\n" {
 		t.Errorf("--max: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
 	r = framecat(t, []byte("6162\n616263646566\n"), "encode", "-c", "u32be", "--max", "5")
 	if r.code != 1 || r.stdout != "\x00\x00\x00\x02ab" ||
-		r.stderr != "framecat: frame 1 at offset 6: frame of 6 bytes, over --max 5\n" {
+		r.stderr != "framecat: stdin line 2: frame 2 at offset 6: frame of 6 bytes, over --max 5\n" {
 		t.Errorf("encode --max: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
 	r = framecat(t, []byte("6869\n610a62\n"), "encode", "-c", "lines")
-	if r.code != 1 || r.stdout != "hi\n" || !strings.HasPrefix(r.stderr, "framecat: frame 1 at offset 3: cannot encode a payload of 3 bytes") {
+	if r.code != 1 || r.stdout != "hi\n" || !strings.HasPrefix(r.stderr, "framecat: stdin line 2: frame 2 at offset 3: cannot encode a payload of 3 bytes") {
 		t.Errorf("encode a newline with lines: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
@@ -306,6 +306,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"dial", "x:1", "-c", "u8", "--count", "0"}, `--count "0"`},
 		{[]string{"bench", "-c", "fixed:8", "--size", "9"}, "frames are 8 bytes"},
 		{[]string{"bench", "-c", "slip", "--size", "0"}, "cannot frame a payload of 0 bytes"},
+		{[]string{"bench", "-c", "u8", "--conns", "5000"}, "--conns 5000: at most 1000"},
 		{[]string{"proxy", "127.0.0.1:0", "-c", "u8"}, "missing LISTEN_ADDR UPSTREAM_ADDR"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -376,7 +377,7 @@ func TestListenEcho(t *testing.T) {
 			if diff := cmp.Diff(frames, parseLines(t, "json", out)); diff != "" {
 				t.Errorf("frames listen printed (-sent +printed):\n%s", diff)
 			}
-			if !regexp.MustCompile(`^\{"len":5,"hex":"68656c6c6f","peer":"127\.0\.0\.1:\d+"\}\n`).MatchString(out) {
+			if !regexp.MustCompile(`^\{"len":5,"hex":"68656c6c6f","conn":1,"peer":"127\.0\.0\.1:\d+"\}\n`).MatchString(out) {
 				t.Errorf("listen's first line: %q", strings.SplitAfter(out, "\n")[0])
 			}
 			if code := l.stop(); code != 0 {
@@ -385,6 +386,10 @@ func TestListenEcho(t *testing.T) {
 			// On exit, listen prints its counters.
 			_, errOut := l.output()
 			want := fmt.Sprintf("framecat: stats: frames_read=%d ", len(frames))
+			wantEcho := fmt.Sprintf(" frames_written=%d ", len(frames))
+			if !strings.Contains(errOut, wantEcho) {
+				t.Errorf("listen's stderr %q does not hold %q", errOut, wantEcho)
+			}
 			if !strings.Contains(errOut, want) {
 				t.Errorf("listen's stderr %q does not hold %q", errOut, want)
 			}
@@ -407,7 +412,7 @@ func TestListenErrorClosesOneConnection(t *testing.T) {
 		t.Errorf("dial with a bad frame: exit %d, stderr %q (want the server to close: exit 0)", r.code, r.stderr)
 	}
 	_, stderr := l.output()
-	if !regexp.MustCompile(`(?m)^framecat: 127\.0\.0\.1:\d+: frame 0 at offset 0: declares 4294967295 bytes, limit 8388608$`).MatchString(stderr) {
+	if !regexp.MustCompile(`(?m)^framecat: #2 127\.0\.0\.1:\d+: frame 1 at offset 0: declares 4294967295 bytes, limit 8388608$`).MatchString(stderr) {
 		t.Errorf("listen stderr %q", stderr)
 	}
 
@@ -420,7 +425,7 @@ func TestListenErrorClosesOneConnection(t *testing.T) {
 		t.Errorf("dial: exit %d", code)
 	}
 	lout := l.waitOutput(2)
-	if !regexp.MustCompile(`^127\.0\.0\.1:\d+ 6f6e65\n127\.0\.0\.1:\d+ 74776f\n$`).MatchString(lout) {
+	if !regexp.MustCompile(`^#1 127\.0\.0\.1:\d+ 6f6e65\n#1 127\.0\.0\.1:\d+ 74776f\n$`).MatchString(lout) {
 		t.Errorf("listen stdout %q", lout)
 	}
 }
@@ -454,7 +459,7 @@ func TestDialCountAndTimeout(t *testing.T) {
 	}
 
 	r := framecat(t, []byte("6869\n610a62\n"), "dial", l.addr, "-c", "lines", "--timeout", "20s")
-	if r.code != 1 || !strings.HasPrefix(r.stderr, "framecat: frame 1 at offset 3: cannot encode a payload of 3 bytes with lines: ") {
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "framecat: stdin line 2: frame 2 at offset 3: cannot encode a payload of 3 bytes with lines: ") {
 		t.Errorf("sending a newline with lines: exit %d, stderr %q", r.code, r.stderr)
 	}
 
@@ -478,10 +483,10 @@ func TestProxy(t *testing.T) {
 	var sent, back []string
 	for _, line := range lines {
 		switch {
-		case strings.HasPrefix(line, "> "):
-			sent = append(sent, line[2:])
-		case strings.HasPrefix(line, "< "):
-			back = append(back, line[2:])
+		case strings.HasPrefix(line, "#1 > "):
+			sent = append(sent, line[5:])
+		case strings.HasPrefix(line, "#1 < "):
+			back = append(back, line[5:])
 		default:
 			t.Errorf("proxy line %q", line)
 		}
@@ -504,14 +509,15 @@ func TestProxy(t *testing.T) {
 	}
 	out = p2.waitOutput(2)
 	for _, dir := range []string{"c>s", "s>c"} {
-		if !strings.Contains(out, `{"len":2,"hex":"6f6b","dir":"`+dir+`"}`) {
+		if !regexp.MustCompile(`\{"len":2,"hex":"6f6b","conn":1,"peer":"127\.0\.0\.1:\d+","dir":"` + dir + `"\}`).MatchString(out) {
 			t.Errorf("proxy json output %q lacks the %s frame", out, dir)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, stderr := p2.output()
-		if regexp.MustCompile(`(?m)^framecat: 127\.0\.0\.1:\d+ c>s: frame 1 at offset 3: `).MatchString(stderr) {
+		// The tap says it stops decoding that direction.
+		if regexp.MustCompile(`(?m)^framecat: #1 127\.0\.0\.1:\d+ c>s: frame 2 at offset 3: .*; stops decoding c>s, relays the rest unchanged$`).MatchString(stderr) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -575,9 +581,99 @@ func TestDemo(t *testing.T) {
 	if n(framed[1]) != 200 || n(framed[2]) != 200 || n(framed[3]) != 0 || n(framed[4]) != 0 {
 		t.Errorf("framekit reads: %q, want 200 reads, 200 intact", framed[0])
 	}
+	// What a newcomer reads first: the reads in order with the messages'
+	// bounds marked, and a legend for counts that need not add up; no
+	// internal names.
+	if strings.Contains(r.stdout, "fuzz.") || strings.Contains(r.stdout, "Cut") {
+		t.Errorf("the demo names the fuzz package's API:\n%s", r.stdout)
+	}
+	reads := regexp.MustCompile(`(?m)^   read (\d+)  (.*)$`).FindAllStringSubmatch(r.stdout, -1)
+	if len(reads) < 3 || !strings.HasPrefix(reads[0][2], "[#000 ") {
+		t.Errorf("the reads shown: %q", reads)
+	}
+	var shown string
+	for i, m := range reads {
+		if m[1] != strconv.Itoa(i+1) {
+			t.Errorf("read %s shown as number %d", m[1], i+1)
+		}
+		if strings.Contains(m[2], " ... ") {
+			break // a long read (a slow server) shown in part
+		}
+		shown += m[2]
+	}
+	if len(shown) > 200 && !strings.Contains(shown, "][#001 ") {
+		t.Errorf("no message boundary inside a read among %q", reads)
+	}
+	msgs := demoStream()
+	if plain := strings.NewReplacer("[", "", "]", "").Replace(shown); !strings.HasPrefix(string(bytes.Join(msgs, nil)), plain) {
+		t.Errorf("the reads shown, %q, are not the start of the stream", plain)
+	}
+	for _, want := range []string{"intact: ", "split: ", "glued: ", "need not add\n   up to 200"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the legend lacks %q:\n%s", want, r.stdout)
+		}
+	}
 	if !regexp.MustCompile(`\n   [\d,]+ frames/s, [\d.]+ MB/s`).MatchString(r.stdout) {
 		t.Errorf("no throughput figure:\n%s", r.stdout)
 	}
 }
 
 func writeFile(name, data string) error { return os.WriteFile(name, []byte(data), 0o644) }
+
+// TestSkipIntoEOF: under --skip, a stream that ends inside the frame being
+// skipped names that frame, not the one after it; a stream that ends in a
+// frame after a skipped one names the later frame.
+func TestSkipIntoEOF(t *testing.T) {
+	for _, tc := range []struct {
+		spec, in, stdout, lastErr string
+	}{
+		{"u8", "\x02ab\x06abc", "6162\n",
+			"framecat: frame 2 at offset 3: unexpected EOF: 3 more bytes needed to end the frame being skipped\n"},
+		{"u8", "\x02ab\x06abcdef\x05ab", "6162\n",
+			"framecat: frame 3 at offset 10: unexpected EOF: 3 more bytes needed to end the frame being skipped\n"},
+		{"u8", "\x02ab\x06abcdef\x02a", "6162\n",
+			"framecat: frame 3 at offset 10: unexpected EOF: 1 more bytes needed\n"},
+		{"lines", "ab\nabcdefgh", "6162\n",
+			"framecat: frame 2 at offset 3: unexpected EOF before the end of the frame being skipped\n"},
+		{"lines", "ab\nabcdefgh\nxy", "6162\n",
+			"framecat: frame 3 at offset 12: unexpected EOF: 2 bytes of the frame received, more needed\n"},
+		{"cobs", "\x03ab\x00\x09abcdefgh", "6162\n",
+			"framecat: frame 2 at offset 4: unexpected EOF before the end of the frame being skipped\n"},
+	} {
+		r := framecat(t, []byte(tc.in), "decode", "-c", tc.spec, "--max", "3", "--skip", "-f", "hex")
+		lines := strings.SplitAfter(r.stderr, "\n")
+		last := ""
+		if len(lines) >= 2 {
+			last = lines[len(lines)-2]
+		}
+		if r.code != 1 || r.stdout != tc.stdout || last != tc.lastErr {
+			t.Errorf("decode -c %s of %q: exit %d, stdout %q, stderr %q; want last line %q", tc.spec, tc.in, r.code, r.stdout, r.stderr, tc.lastErr)
+		}
+	}
+}
+
+// TestEncodeBoundsLines: encode refuses an input line too long for a frame
+// within --max as soon as it has read that much, without holding the line,
+// and numbers lines and frames alike.
+func TestEncodeBoundsLines(t *testing.T) {
+	for _, format := range []string{"hex", "text", "json"} {
+		s := start(t, false, "encode", "-c", "u32be", "--max", "1KiB", "-f", format)
+		first := "6869\n"
+		if format == "text" {
+			first = "hi\n"
+		} else if format == "json" {
+			first = `{"hex":"6869"}` + "\n"
+		}
+		s.stdin.Write([]byte(first))
+		// A line of 64 KiB and more, never ended: stdin stays open, so
+		// only a bounded reader gives up.
+		s.stdin.Write(bytes.Repeat([]byte("6"), 64<<10))
+		code := s.wait()
+		_, stderr := s.output()
+		if code != 1 || !strings.HasPrefix(stderr, "framecat: stdin line 2: over ") ||
+			!strings.Contains(stderr, "longer than a frame within --max 1024 can be") {
+			t.Errorf("-f %s: exit %d, stderr %q", format, code, stderr)
+		}
+		s.stdin.Close()
+	}
+}

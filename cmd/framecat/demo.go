@@ -24,6 +24,8 @@ const (
 	demoMax      = 120
 	demoPiece    = 48
 	demoSeed     = 7
+	demoShown    = 6  // reads shown
+	demoColumns  = 68 // the most a read shown takes
 )
 
 // demoProxy cuts the client's stream into small pieces, sent as separate
@@ -46,11 +48,12 @@ func demo(e *env) error {
 	fmt.Fprintf(w, `framekit demo: TCP delivers bytes, not messages.
 
 A client sends %d messages of %d to %d bytes, one Write each, to a server
-on 127.0.0.1 through a proxy that re-cuts the stream as a network path can
-(%v: pieces of 1 to %d bytes).
+on 127.0.0.1 through a proxy that re-cuts the stream into pieces of 1 to
+%d bytes, as a network path can.
 
-1. The server reads naively, one Read = one message:
-`, len(msgs), demoMin, demoMax, demoProxy.Cut, demoPiece)
+1. The server reads naively, one Read = one message. Its first reads, in
+   order; [ marks where a message starts, ] where it ends:
+`, len(msgs), demoMin, demoMax, demoPiece)
 	reads, err := exchange(msgs, nil)
 	if err != nil {
 		return err
@@ -59,14 +62,17 @@ on 127.0.0.1 through a proxy that re-cuts the stream as a network path can
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "   reads %d   intact %d   split %d   glued %d\n", len(reads), st.intact, st.split, st.glued)
-	if st.gluedRead >= 0 {
-		fmt.Fprintf(w, "   read %-3d %s (glued)\n", st.gluedRead, excerpt(reads[st.gluedRead], 56))
+	for i, line := range markReads(msgs, reads, demoShown) {
+		fmt.Fprintf(w, "   read %d  %s\n", i+1, line)
 	}
-	if st.splitRead >= 0 {
-		fmt.Fprintf(w, "   read %-3d %s (split)\n", st.splitRead, excerpt(reads[st.splitRead], 56))
-	}
-	fmt.Fprintf(w, "   %d of %d messages came out wrong.\n", len(msgs)-st.intact, len(msgs))
+	fmt.Fprintf(w, `
+   reads %d   intact %d   split %d   glued %d
+     intact: the message came in one read, alone
+     split:  the message took more than one read
+     glued:  a read held the message and part of another
+   A message can be split and glued at once, so the three need not add
+   up to %d. %d of %d messages did not come as one read of their own.
+`, len(reads), st.intact, st.split, st.glued, len(msgs), len(msgs)-st.intact, len(msgs))
 
 	fmt.Fprintf(w, `
 2. The same client and server code, each conn wrapped by
@@ -89,7 +95,7 @@ on 127.0.0.1 through a proxy that re-cuts the stream as a network path can
 	fmt.Fprintf(w, "   all %d messages intact.\n", len(msgs))
 
 	fmt.Fprintf(w, "\n3. Throughput: framekit on loopback, u32be, 64-byte frames, 1 connection:\n")
-	r, err := runBench(lengthprefix.U32BE, nil, bytes.Repeat([]byte{'x'}, 64), 1, time.Second, nil)
+	r, err := runBench(lengthprefix.U32BE, nil, bytes.Repeat([]byte{'x'}, 64), 1, time.Second, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -202,9 +208,6 @@ func receive(c net.Conn) ([][]byte, error) {
 // stats says how the messages came out of naive reads.
 type stats struct {
 	intact, split, glued int // a message can be both split and glued
-	// gluedRead and splitRead are the first read holding bytes of two
-	// messages, and the first holding part of one message only; -1 if none.
-	gluedRead, splitRead int
 }
 
 // classify compares the reads with the messages sent. A message is split
@@ -214,7 +217,7 @@ func classify(msgs, reads [][]byte) (stats, error) {
 	if !bytes.Equal(bytes.Join(msgs, nil), bytes.Join(reads, nil)) {
 		return stats{}, errors.New("demo: the bytes read differ from the bytes sent")
 	}
-	st := stats{gluedRead: -1, splitRead: -1}
+	var st stats
 	var readStart []int64 // start offset of each read, then the end
 	var off int64
 	for _, r := range reads {
@@ -238,21 +241,9 @@ func classify(msgs, reads [][]byte) (stats, error) {
 		glued := readStart[first] < start || readStart[last+1] > end
 		if split {
 			st.split++
-			for k := first; k <= last; k++ {
-				if st.splitRead < 0 && readStart[k] >= start && readStart[k+1] <= end &&
-					(readStart[k] > start || readStart[k+1] < end) {
-					st.splitRead = k
-				}
-			}
 		}
 		if glued {
 			st.glued++
-			if st.gluedRead < 0 {
-				st.gluedRead = first
-				if readStart[first] >= start {
-					st.gluedRead = last
-				}
-			}
 		}
 		if !split && !glued {
 			st.intact++
@@ -262,13 +253,39 @@ func classify(msgs, reads [][]byte) (stats, error) {
 	return st, nil
 }
 
-// excerpt quotes b in at most n columns.
-func excerpt(b []byte, n int) string {
-	q := strconv.Quote(string(b))
-	if len(q) <= n {
-		return q
+// markReads returns the first n reads as text, with [ where a message
+// starts and ] where one ends; a read too long to show has its middle
+// left out ("...").
+func markReads(msgs, reads [][]byte, n int) []string {
+	starts, ends := map[int64]bool{}, map[int64]bool{}
+	var off int64
+	for _, m := range msgs {
+		starts[off] = true
+		off += int64(len(m))
+		ends[off] = true
 	}
-	return q[:n-4] + `..."`
+	var lines []string
+	off = 0
+	for _, r := range reads[:min(n, len(reads))] {
+		var b strings.Builder
+		for i, c := range r {
+			if starts[off+int64(i)] {
+				b.WriteByte('[')
+			}
+			b.WriteByte(c)
+			if ends[off+int64(i)+1] {
+				b.WriteByte(']')
+			}
+		}
+		off += int64(len(r))
+		line := b.String()
+		if len(line) > demoColumns {
+			half := (demoColumns - 5) / 2
+			line = line[:half] + " ... " + line[len(line)-half:]
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // thousands formats n with commas: 1,234,567.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // The frame formats of stdin and stdout, one frame per line.
@@ -59,9 +60,24 @@ func newPrinter(w io.Writer, format string, live bool) *printer {
 	return &printer{w: bufio.NewWriterSize(w, 64<<10), format: format, live: live}
 }
 
-// frame prints payload. In hex and text, prefix (if any) and a space come
-// first; in JSON, key and value (if key is set) are added to the object.
-func (p *printer) frame(prefix, key, value string, payload []byte) error {
+// tag is what a line says about a frame besides its bytes; zero fields are
+// left out.
+type tag struct {
+	time  time.Time // when the frame was read (--time)
+	conn  int64     // connection id, from 1 (listen, proxy)
+	peer  string    // the client's address (listen; proxy in JSON)
+	mark  string    // ">" or "<" (proxy), dir in JSON
+	dir   string    // "c>s" or "s>c"
+	fault string    // what the proxy did to the frame: "drop", "dup", "corrupt@3"
+}
+
+// timeLayout is how --time prints a time: UTC, to the microsecond.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// frame prints payload. In hex and text, the tag's fields come first, each
+// followed by a space: time, #conn, peer, mark, (fault); in JSON they are
+// keys of the object.
+func (p *printer) frame(t tag, payload []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.line[:0]
@@ -72,17 +88,46 @@ func (p *printer) frame(prefix, key, value string, payload []byte) error {
 		b = append(b, `,"hex":"`...)
 		b = hex.AppendEncode(b, payload)
 		b = append(b, '"')
-		if key != "" {
-			b = append(b, `,"`...)
-			b = append(b, key...)
-			b = append(b, `":`...)
-			b = strconv.AppendQuote(b, value)
+		if !t.time.IsZero() {
+			b = append(b, `,"time":"`...)
+			b = t.time.UTC().AppendFormat(b, timeLayout)
+			b = append(b, '"')
+		}
+		if t.conn != 0 {
+			b = append(b, `,"conn":`...)
+			b = strconv.AppendInt(b, t.conn, 10)
+		}
+		for _, kv := range [...][2]string{{"peer", t.peer}, {"dir", t.dir}, {"fault", t.fault}} {
+			if kv[1] != "" {
+				b = append(b, `,"`...)
+				b = append(b, kv[0]...)
+				b = append(b, `":`...)
+				b = strconv.AppendQuote(b, kv[1])
+			}
 		}
 		b = append(b, '}')
 	default:
-		if prefix != "" {
-			b = append(b, prefix...)
+		if !t.time.IsZero() {
+			b = t.time.UTC().AppendFormat(b, timeLayout)
 			b = append(b, ' ')
+		}
+		if t.conn != 0 {
+			b = append(b, '#')
+			b = strconv.AppendInt(b, t.conn, 10)
+			b = append(b, ' ')
+		}
+		if t.peer != "" {
+			b = append(b, t.peer...)
+			b = append(b, ' ')
+		}
+		if t.mark != "" {
+			b = append(b, t.mark...)
+			b = append(b, ' ')
+		}
+		if t.fault != "" {
+			b = append(b, '(')
+			b = append(b, t.fault...)
+			b = append(b, ") "...)
 		}
 		if p.format == formatHex {
 			b = hex.AppendEncode(b, payload)
@@ -113,38 +158,110 @@ type frameInput struct {
 	r      *bufio.Reader
 	name   string // for errors: "stdin" or the file name
 	format string
-	line   int
+	line   int // lines read so far; lines are numbered from 1
+	// max, when positive, bounds the frames read: a line that cannot hold
+	// a frame of max bytes or less is refused as soon as it is that long,
+	// without being read whole.
+	max  int
+	buf  []byte
+	over bool // the last line was refused: the input is not read further
 }
 
-func newFrameInput(r io.Reader, name, format string) *frameInput {
-	return &frameInput{r: bufio.NewReaderSize(r, 64<<10), name: name, format: format}
+func newFrameInput(r io.Reader, name, format string, max int) *frameInput {
+	return &frameInput{r: bufio.NewReaderSize(r, 64<<10), name: name, format: format, max: max}
+}
+
+// maxLine is the longest line that can hold a frame of in.max bytes: the
+// bytes in text; two hex digits a byte plus spaces between the bytes in
+// hex; the hex in JSON plus room for the rest of the object.
+func (in *frameInput) maxLine() int {
+	switch {
+	case in.max <= 0:
+		return 0
+	case in.format == formatText:
+		return in.max + 1 // a \r before the \n is part of the frame
+	case in.format == formatHex:
+		return 3*in.max + 64
+	}
+	return 2*in.max + 1024
+}
+
+// readLine returns the next line without its \n, or an error for a line
+// over maxLine, read no further than that.
+func (in *frameInput) readLine() ([]byte, error) {
+	limit := in.maxLine()
+	in.buf = in.buf[:0]
+	for {
+		chunk, err := in.r.ReadSlice('\n')
+		in.buf = append(in.buf, chunk...)
+		if limit > 0 && len(bytes.TrimSuffix(in.buf, []byte("\n"))) > limit {
+			in.over = true
+			return nil, fmt.Errorf("%s line %d: over %d bytes, longer than a frame within --max %d can be (not read further)",
+				in.name, in.line+1, limit, in.max)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && len(in.buf) > 0 {
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(in.buf, []byte("\n")), nil
+	}
 }
 
 // next returns the next frame, or io.EOF after the last one. The slice is
 // the caller's.
 func (in *frameInput) next() ([]byte, error) {
 	for {
-		line, err := in.r.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%s: %w", in.name, err)
+		if in.over {
+			return nil, errors.New("input refused")
 		}
-		if err == io.EOF && len(line) == 0 {
+		line, err := in.readLine()
+		if err == io.EOF {
 			return nil, io.EOF
 		}
+		if err != nil {
+			if in.over {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", in.name, err)
+		}
 		in.line++
-		line = bytes.TrimSuffix(line, []byte("\n"))
 		frame, skip, perr := in.parse(line)
 		if perr != nil {
 			return nil, fmt.Errorf("%s line %d: %v", in.name, in.line, perr)
 		}
 		if !skip {
+			if in.format == formatText {
+				frame = append([]byte(nil), frame...)
+			}
 			return frame, nil
-		}
-		if err == io.EOF {
-			return nil, io.EOF
 		}
 	}
 }
+
+// at names the input line of the last frame in err, an error about that
+// frame: "stdin line 2: frame 2 at offset 6: ...".
+func (in *frameInput) at(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &lineError{name: in.name, line: in.line, err: err}
+}
+
+// lineError is an error about the frame of an input line.
+type lineError struct {
+	name string
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("%s line %d: %v", e.name, e.line, e.err) }
+
+func (e *lineError) Unwrap() error { return e.err }
 
 // parse turns one input line into a frame; skip says the line holds none
 // (a blank line in JSON).

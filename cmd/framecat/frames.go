@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/framekit/framekit/framing"
 )
@@ -11,13 +12,61 @@ import (
 // frameReader reads frames from a stream and numbers them, so that an error
 // in the data says which frame and where.
 type frameReader struct {
-	r     *framing.Reader
+	r     frameSource
+	src   *countingReader // nil when r reads a source of its own
 	c     *codec
 	index int64 // of the next frame, counting rejected ones
+
+	// The frame last skipped under --skip, until a frame is read after
+	// it: an unexpected EOF may lie in it rather than in a next frame.
+	skipping  bool
+	skip      dataError
+	skipEnd   int64 // Offset after the rejection: the frame's end when its size is known
+	skipSized bool  // the skipped frame's size was known (from a header or a delimiter)
+}
+
+// frameSource is a framing.Reader or framing.Conn.
+type frameSource interface {
+	ReadFrame() ([]byte, error)
+	Offset() int64
+}
+
+// countingReader counts the bytes read from a stream.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func newFrameReader(rd io.Reader, c *codec, opts *framing.Options) *frameReader {
-	return &frameReader{r: framing.NewReader(rd, c.dec, opts), c: c}
+	src := &countingReader{r: rd}
+	return &frameReader{r: framing.NewReader(src, c.dec, opts), src: src, c: c}
+}
+
+// newConnFrameReader reads the frames of a connection through a
+// framing.Conn, so that the slow-peer guard can set its deadlines; the
+// Conn is for writing and closing.
+func newConnFrameReader(nc net.Conn, c *codec, opts *framing.Options) (*frameReader, *framing.Conn) {
+	cc := &countingConn{Conn: nc}
+	conn := framing.NewConn(cc, c.conn(), opts)
+	return &frameReader{r: conn, src: &cc.countingReader, c: c}, conn
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	countingReader
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // next returns the next frame (valid until the next call), io.EOF at a clean
@@ -27,16 +76,42 @@ func (fr *frameReader) next() ([]byte, error) {
 	f, err := fr.r.ReadFrame()
 	if err == nil {
 		fr.index++
+		fr.skipping = false
 		return f, nil
 	}
 	if err == io.EOF || !isDataError(err) {
 		return nil, err
 	}
+	if fr.skipping && errors.Is(err, io.ErrUnexpectedEOF) && fr.inSkipped() {
+		// The stream ended inside the frame being skipped, not in a
+		// frame after it.
+		de := fr.skip
+		de.err, de.skipping = err, true
+		return nil, &de
+	}
 	de := &dataError{index: fr.index, offset: start, err: err, c: fr.c}
 	if framing.Classify(err) == framing.Rejected {
 		fr.index++
+		var tl *framing.FrameTooLargeError
+		fr.skipping = errors.As(err, &tl) && tl.Skipped
+		if fr.skipping {
+			fr.skip = *de
+			fr.skipEnd = fr.r.Offset()
+			fr.skipSized = tl.Size >= 0
+		}
 	}
 	return nil, de
+}
+
+// inSkipped reports whether an unexpected EOF lies in the frame last
+// skipped: its end, when known, is past the bytes the stream held; when
+// not known, the skip has not moved on since it was reported (reaching
+// the frame's end moves the offset past it).
+func (fr *frameReader) inSkipped() bool {
+	if fr.skipSized {
+		return fr.src != nil && fr.skipEnd > fr.src.n
+	}
+	return fr.r.Offset() == fr.skipEnd
 }
 
 // isDataError reports whether err is about the bytes of the stream rather
@@ -46,16 +121,30 @@ func isDataError(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, framing.ErrPayload)
 }
 
-// dataError is an error in the framed data: frame index at offset, the
-// byte offset in the framed stream where the frame starts.
+// dataError is an error in the framed data: frame index (counted from 0,
+// printed from 1, as lines are) at offset, the byte offset in the framed
+// stream where the frame starts (counted from 0).
 type dataError struct {
 	index, offset int64
 	err           error
 	c             *codec
+	// skipping says that err is an unexpected EOF in a frame being
+	// skipped under --skip.
+	skipping bool
 }
 
 func (e *dataError) Error() string {
-	return fmt.Sprintf("frame %d at offset %d: %s", e.index, e.offset, describe(e.err, e.c))
+	d := describe(e.err, e.c)
+	var eof *framing.UnexpectedEOFError
+	if e.skipping {
+		d = "unexpected EOF before the end of the frame being skipped"
+		// Only a size known from the header makes the count the frame's:
+		// a delimiter codec counts from where it resumed skipping.
+		if e.c != nil && e.c.length && errors.As(e.err, &eof) && eof.Missing > 0 {
+			d = fmt.Sprintf("unexpected EOF: %d more bytes needed to end the frame being skipped", eof.Missing)
+		}
+	}
+	return fmt.Sprintf("frame %d at offset %d: %s", e.index+1, e.offset, d)
 }
 
 func (e *dataError) Unwrap() error { return e.err }

@@ -24,9 +24,9 @@ const usage = `framecat: a netcat for framed protocols
 
 usage:
   framecat demo
-  framecat listen ADDR  -c SPEC [--echo] [-f FORMAT]
+  framecat listen ADDR  -c SPEC [--echo] [-f FORMAT] [GUARD]
   framecat dial ADDR    -c SPEC [-f FORMAT] [--count N] [--timeout DUR]
-  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [-f FORMAT]
+  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [-f FORMAT] [GUARD] [FAULTS]
   framecat decode -c SPEC [-f FORMAT] [FILE]
   framecat encode -c SPEC [-f FORMAT] [FILE]
   framecat bench  -c SPEC [--size SIZE] [--duration DUR] [--conns N]
@@ -34,15 +34,36 @@ common flags: --max SIZE (frame size limit, default 8MiB),
               --skip (skip oversized frames, and undecodable COBS or SLIP
               frames, with a line on stderr, instead of failing)
 
+GUARD (listen, proxy: the peers may be strangers):
+  --budget SIZE         memory for partial frames, shared by every
+                        connection (default 64MiB, at least 2x --max; 0: none)
+  --frame-timeout DUR   a frame, once started, must arrive within DUR
+                        (default 1m; 0: none)
+  --min-rate SIZE       ... and at SIZE bytes a second after its first
+                        second (default 1KiB; 0: none)
+  --time                lines begin with the time (UTC, microseconds)
+  listen closes a connection over budget or too slow; proxy stops decoding
+  that direction and relays the rest unchanged.
+FAULTS (proxy), drawn from --seed N (default 1), so a run can be repeated:
+  --recut N             re-cut each direction into pieces of 1 to N bytes
+  --delay DUR           hold every piece DUR (a latency; the order is kept)
+  --drop P, --dup P     drop, or send twice, each frame with probability P
+  --corrupt P           flip one payload byte of a frame (framing kept)
+  --corrupt-len P       flip one byte of a frame's length field
+  the frame lines say what was done: "#1 > (drop) ...", "(corrupt@5)".
+  With --drop, --dup or --corrupt*, bytes go on frame by frame: a frame's
+  bytes are held (outside --budget) until it is whole.
+
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
           framekit reading the same stream intact, then a throughput figure
-  listen  prints the frames of every client ("IP:PORT FRAME"); --echo sends
-          each frame back; stops on SIGINT or SIGTERM
+  listen  prints the frames of every client ("#ID IP:PORT FRAME", ID the
+          connection's number from 1); --echo sends each frame back;
+          stops on SIGINT or SIGTERM
   dial    sends the frames on stdin (then half-closes) and prints the frames
           received until the peer closes, --count N arrived or --timeout
-  proxy   relays bytes unchanged and prints each frame: "> " client to
-          server, "< " server to client
+  proxy   relays bytes unchanged and prints each frame: "#ID > " client
+          to server, "#ID < " server to client
   decode  splits a byte stream (FILE or stdin) into frames
   encode  turns frames (FILE or stdin) into a byte stream on stdout
   bench   framekit client and server over loopback: frames/s and MB/s
@@ -56,8 +77,12 @@ terminal, hex otherwise):
   hex     lowercase hex; on input any case, spaces ignored
   text    the bytes, then a newline (lossy: for people); on input each
           line, without its \n, is a frame
-  json    {"len":5,"hex":"68656c6c6f"}, plus "peer" (listen) or "dir" (proxy)
+  json    {"len":5,"hex":"68656c6c6f"}, plus "time", "conn", "peer" (listen,
+          proxy), "dir" and "fault" (proxy)
 
+Errors name frames and input lines counted from 1 (so that in hex and
+text, line N of encode's input is frame N of its output), and byte
+offsets counted from 0.
 SIZE: digits with an optional B, KiB, MiB or GiB suffix. DUR: 500ms, 10s.
 Flags may come before or after arguments; -x and --x are the same.
 Exit status: 0 success, 1 runtime error, 2 usage error.
@@ -154,6 +179,7 @@ type setup struct {
 	opts   *framing.Options
 	max    int
 	format string
+	stamp  bool // --time: lines of listen and proxy begin with the time
 }
 
 // newSetup parses -c, --max, --skip and -f; encoding says the command

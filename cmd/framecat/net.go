@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -17,9 +16,9 @@ import (
 )
 
 // listenUntilSignal listens on addr, prints "listening on IP:PORT" on
-// stderr, and serves each connection in its own goroutine until SIGINT or
-// SIGTERM.
-func listenUntilSignal(e *env, addr string, serve func(net.Conn)) error {
+// stderr, and serves each connection in its own goroutine, with its id,
+// until SIGINT or SIGTERM.
+func listenUntilSignal(e *env, addr string, serve func(id int64, c net.Conn)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -27,20 +26,7 @@ func listenUntilSignal(e *env, addr string, serve func(net.Conn)) error {
 	fmt.Fprintf(e.stderr, "listening on %s\n", ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		go serve(c)
-	}
+	return serveConns(ctx, ln, serve)
 }
 
 // listenCmd prints the frames of every client, and echoes them with --echo.
@@ -53,39 +39,51 @@ func listenCmd(e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	p := newPrinter(e.stdout, s.format, true)
+	if err := guardSetup(cl, s); err != nil {
+		return err
+	}
 	// Counters over every connection, printed on stderr when listen stops.
 	stats := new(framing.Stats)
 	s.opts.Stats = stats
-	err = listenUntilSignal(e, cl.pos[0], func(c net.Conn) {
+	err = listenUntilSignal(e, cl.pos[0], listener(e, s, echo))
+	if err == nil {
+		fmt.Fprintf(e.stderr, "framecat: stats: %v\n", stats.Snapshot())
+	}
+	return err
+}
+
+// listener returns what listen does with one connection: print its frames
+// ("#ID IP:PORT FRAME"), echo them with echo, and report an error in the
+// data on stderr, closing the connection unless --skip lets it go on.
+func listener(e *env, s *setup, echo bool) func(id int64, nc net.Conn) {
+	p := newPrinter(e.stdout, s.format, true)
+	return func(id int64, nc net.Conn) {
+		name := connName(id, nc)
+		peer := nc.RemoteAddr().String()
+		fr, c := newConnFrameReader(nc, s.codec, s.opts)
 		defer c.Close()
-		peer := c.RemoteAddr().String()
-		fr := newFrameReader(c, s.codec, s.opts)
-		enc := s.encoder(false)
 		for {
 			f, err := fr.next()
 			if err == io.EOF {
 				return
 			}
 			if err == nil {
-				err = p.frame(peer, "peer", peer, f)
+				err = p.frame(tag{time: s.now(), conn: id, peer: peer}, f)
 				if err == nil && echo {
-					err = enc.write(c, f)
+					err = c.WriteFrame(f)
 				}
 				if err == nil {
 					continue
 				}
 			}
-			fmt.Fprintf(e.stderr, "framecat: %s: %v\n", peer, err)
+			if !errors.Is(err, net.ErrClosed) {
+				fmt.Fprintf(e.stderr, "framecat: %s: %v\n", name, err)
+			}
 			if !s.goesOn(err) {
 				return
 			}
 		}
-	})
-	if err == nil {
-		fmt.Fprintf(e.stderr, "framecat: stats: %v\n", stats.Snapshot())
 	}
-	return err
 }
 
 // dialCmd sends the frames on stdin and prints the frames received.
@@ -122,7 +120,7 @@ func dialCmd(e *env, cl *cmdline) error {
 	// (close, reset) is for the receiving side to report.
 	sent := make(chan error, 1)
 	go func() {
-		frames := newFrameInput(e.stdin, "stdin", s.format)
+		frames := newFrameInput(e.stdin, "stdin", s.format, 0)
 		enc := s.encoder(false)
 		w := bufio.NewWriterSize(conn, 64<<10)
 		for {
@@ -141,7 +139,7 @@ func dialCmd(e *env, cl *cmdline) error {
 			}
 			if err := enc.write(w, f); err != nil {
 				if de := (*dataError)(nil); errors.As(err, &de) {
-					sent <- err // a payload the codec cannot frame
+					sent <- frames.at(err) // a payload the codec cannot frame
 				}
 				return
 			}
@@ -167,7 +165,7 @@ func dialCmd(e *env, cl *cmdline) error {
 			}
 			if err == nil {
 				got++
-				err = p.frame("", "", "", f)
+				err = p.frame(tag{}, f)
 			}
 			if err != nil && !s.goesOn(err) {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -187,89 +185,4 @@ func dialCmd(e *env, cl *cmdline) error {
 	case err = <-received:
 	}
 	return err
-}
-
-// proxyCmd relays bytes between clients and an upstream and prints the
-// frames going each way.
-func proxyCmd(e *env, cl *cmdline) error {
-	if err := wantArgs(cl, 2, 2, "LISTEN_ADDR UPSTREAM_ADDR"); err != nil {
-		return err
-	}
-	s, err := newSetup(cl, false)
-	if err != nil {
-		return err
-	}
-	upstream := cl.pos[1]
-	p := newPrinter(e.stdout, s.format, true)
-	return listenUntilSignal(e, cl.pos[0], func(client net.Conn) {
-		defer client.Close()
-		peer := client.RemoteAddr().String()
-		up, err := net.DialTimeout("tcp", upstream, 10*time.Second)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "framecat: %s: %v\n", peer, err)
-			return
-		}
-		defer up.Close()
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); relay(e, s, p, up, client, peer, ">", "c>s") }()
-		go func() { defer wg.Done(); relay(e, s, p, client, up, peer, "<", "s>c") }()
-		wg.Wait()
-	})
-}
-
-// relay copies src to dst unchanged, as the bytes arrive, and feeds a copy
-// to a decoder beside it that prints each frame with mark (or dir in JSON).
-// A decoding error is reported and the relay goes on.
-func relay(e *env, s *setup, p *printer, dst, src net.Conn, peer, mark, dir string) {
-	pr, pw := io.Pipe()
-	tapped := make(chan struct{})
-	go func() {
-		defer close(tapped)
-		defer io.Copy(io.Discard, pr) // after a fatal error, keep the relay going
-		fr := newFrameReader(pr, s.codec, s.opts)
-		for {
-			f, err := fr.next()
-			if err == io.EOF {
-				return
-			}
-			if err == nil {
-				err = p.frame(mark, "dir", dir, f)
-				if err == nil {
-					continue
-				}
-			}
-			fmt.Fprintf(e.stderr, "framecat: %s %s: %v\n", peer, dir, err)
-			if rejected(err) {
-				continue
-			}
-			return
-		}
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				src.Close()
-				break
-			}
-			pw.Write(buf[:n])
-		}
-		if err == io.EOF {
-			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-				cw.CloseWrite()
-			}
-			break
-		}
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				fmt.Fprintf(e.stderr, "framecat: %s %s: %v\n", peer, dir, err)
-			}
-			dst.Close()
-			break
-		}
-	}
-	pw.Close()
-	<-tapped
 }

@@ -38,6 +38,32 @@ type codec struct {
 	length bool
 	// fixed is N for fixed:N, else 0.
 	fixed int
+	// Where a frame's length field lies (length codecs); fieldSize 0
+	// means a varint, the bytes before the payload.
+	fieldOff, fieldSize int
+	// stuffed: COBS or SLIP; special: bytes a payload byte must not be
+	// corrupted into, since they end or escape frames.
+	stuffed bool
+	special []byte
+}
+
+// conn returns the codec for a framing.Conn: a decode-only layout gets an
+// encoder that refuses every payload.
+func (c *codec) conn() framing.Codec {
+	if c.enc != nil {
+		return c.enc
+	}
+	return decodeOnly{c.dec, c.noEnc}
+}
+
+// decodeOnly is a Decoder made a Codec whose encoder refuses.
+type decodeOnly struct {
+	framing.Decoder
+	why string
+}
+
+func (d decodeOnly) AppendFrame(dst, payload []byte) ([]byte, error) {
+	return dst, errors.New(d.why)
 }
 
 // specError is a SPEC that cannot be parsed: a usage error.
@@ -64,24 +90,22 @@ func parseSpec(spec string) (*codec, error) {
 	bad := func(format string, args ...any) error {
 		return &specError{spec: spec, reason: fmt.Sprintf(format, args...)}
 	}
-	both := func(c framing.Codec) (*codec, error) {
-		return &codec{spec: spec, dec: c, enc: c}, nil
-	}
 	if p, ok := presets[spec]; ok {
-		return &codec{spec: spec, dec: p, enc: p, length: true}, nil
+		size := map[string]int{"u8": 1, "u16be": 2, "u16le": 2, "u24be": 3, "u32be": 4, "u32le": 4, "u64be": 8}[spec]
+		return &codec{spec: spec, dec: p, enc: p, length: true, fieldSize: size}, nil
 	}
 	name, arg, hasArg := strings.Cut(spec, ":")
 	switch {
 	case spec == "uvarint":
 		return &codec{spec: spec, dec: lengthprefix.Uvarint, enc: lengthprefix.Uvarint, length: true}, nil
 	case spec == "lines":
-		return both(delimiter.Lines)
+		return &codec{spec: spec, dec: delimiter.Lines, enc: delimiter.Lines, special: []byte("\r\n")}, nil
 	case spec == "crlf":
-		return both(delimiter.CRLF)
+		return &codec{spec: spec, dec: delimiter.CRLF, enc: delimiter.CRLF, special: []byte("\r\n")}, nil
 	case spec == "cobs":
-		return both(delimiter.COBS)
+		return &codec{spec: spec, dec: delimiter.COBS, enc: delimiter.COBS, stuffed: true, special: []byte{0}}, nil
 	case spec == "slip":
-		return both(delimiter.SLIP)
+		return &codec{spec: spec, dec: delimiter.SLIP, enc: delimiter.SLIP, stuffed: true, special: []byte{0xC0, 0xDB}}, nil
 	case hasArg && name == "delim":
 		d, err := unescape(arg)
 		if err != nil {
@@ -94,7 +118,7 @@ func parseSpec(spec string) (*codec, error) {
 		if err != nil {
 			return nil, bad("%v", reason(err))
 		}
-		return both(c)
+		return &codec{spec: spec, dec: c, enc: c, special: d}, nil
 	case hasArg && name == "fixed":
 		n, err := strconv.Atoi(arg)
 		if err != nil || n < 1 {
@@ -193,7 +217,7 @@ func parseLen(spec, list string) (*codec, error) {
 	if err != nil {
 		return nil, bad("%v", reason(err))
 	}
-	c := &codec{spec: spec, dec: dec, length: true}
+	c := &codec{spec: spec, dec: dec, length: true, fieldOff: cfg.Offset, fieldSize: cfg.Size}
 	if enc, err := lengthprefix.New(cfg); err == nil {
 		c.dec, c.enc = enc, enc
 	} else {

@@ -123,9 +123,13 @@ func TestClassify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := stats{intact: 2, split: 2, glued: 2, gluedRead: 2, splitRead: 1}
+	want := stats{intact: 2, split: 2, glued: 2}
 	if diff := cmp.Diff(want, st, cmp.AllowUnexported(stats{})); diff != "" {
 		t.Errorf("classify (-want +got):\n%s", diff)
+	}
+	wantLines := []string{"[aaaa]", "[bb", "bb][cc", "cc]", "[dddd]"}
+	if diff := cmp.Diff(wantLines, markReads(msgs, reads, 10)); diff != "" {
+		t.Errorf("markReads (-want +got):\n%s", diff)
 	}
 	if _, err := classify(msgs, reads[1:]); err == nil {
 		t.Error("classify of reads that lost bytes: no error")

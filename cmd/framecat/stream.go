@@ -41,7 +41,7 @@ func decodeCmd(e *env, cl *cmdline) error {
 	for {
 		f, err := fr.next()
 		if err == nil {
-			if err := p.frame("", "", "", f); err != nil {
+			if err := p.frame(tag{}, f); err != nil {
 				return err
 			}
 			continue
@@ -80,7 +80,7 @@ func encodeCmd(e *env, cl *cmdline) error {
 		return err
 	}
 	defer in.Close()
-	frames := newFrameInput(in, name, s.format)
+	frames := newFrameInput(in, name, s.format, s.max)
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	enc := s.encoder(true)
 	for {
@@ -89,7 +89,7 @@ func encodeCmd(e *env, cl *cmdline) error {
 			return w.Flush()
 		}
 		if err == nil {
-			err = enc.write(w, f)
+			err = frames.at(enc.write(w, f))
 		}
 		if err != nil {
 			w.Flush()

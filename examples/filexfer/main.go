@@ -21,7 +21,9 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/lengthprefix"
@@ -59,12 +61,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
 			return fmt.Errorf("-dir %s is not a directory", *dir)
 		}
+		logger := log.New(stderr, "filexfer: ", log.LstdFlags)
+		if err := removeStaleParts(*dir, logger.Printf); err != nil {
+			return err
+		}
 		l, err := framing.Listen("tcp", *listen, lengthprefix.U32BE, frameOptions)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "listening on %s, saving into %s\n", l.Addr(), *dir)
-		logger := log.New(stderr, "filexfer: ", log.LstdFlags)
 		return serve(ctx, l, receiver{dir: *dir, maxSize: *maxSize}, logger.Printf)
 	case "send":
 		to := fs.String("to", "127.0.0.1:9001", "send to this `address`")
@@ -74,7 +79,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() != 1 {
 			return errors.New(usage)
 		}
-		return sendFile(ctx, *to, fs.Arg(0), terminalProgress(stderr))
+		progress := terminalProgress(stderr)
+		began := time.Now()
+		h, err := sendFile(ctx, *to, fs.Arg(0), progress)
+		if err == nil && progress == nil {
+			// No bar on a log or a pipe: one line says what was done.
+			fmt.Fprintln(stderr, summary(h, time.Since(began)))
+		}
+		return err
 	}
 	return errors.New(usage)
+}
+
+// summary is the line a send prints when stderr is not a terminal:
+// "sent report.bin: 307207 bytes in 0.012s (24.4 MiB/s), sha256 ab12...".
+func summary(h header, took time.Duration) string {
+	return fmt.Sprintf("sent %s: %d bytes in %.3fs (%.1f MiB/s), sha256 %x", h.name, h.size,
+		took.Seconds(), float64(h.size)/(1<<20)/max(took.Seconds(), 1e-9), h.sum)
+}
+
+// removeStaleParts removes the temporary files a receiver that was killed
+// (not stopped: a stopped one removes its own) left in dir. A directory is
+// meant for one receiver at a time: another one's transfer in progress
+// would be removed too.
+func removeStaleParts(dir string, logf func(string, ...any)) error {
+	stale, err := filepath.Glob(filepath.Join(dir, ".filexfer-*.part"))
+	if err != nil {
+		return err
+	}
+	for _, name := range stale {
+		if err := os.Remove(name); err != nil {
+			return fmt.Errorf("removing a stale partial file: %w", err)
+		}
+		logf("removed %s, left by a receiver that did not finish", name)
+	}
+	return nil
 }

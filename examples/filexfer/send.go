@@ -16,32 +16,33 @@ import (
 
 // sendFile sends the file at path to the receiver at addr under its base
 // name, and returns once the receiver saved it intact. progress, if not nil,
-// is told how many bytes were sent so far.
-func sendFile(ctx context.Context, addr, path string, progress func(name string, sent, total int64)) error {
+// is told how many bytes were sent so far. It returns the header it sent
+// (name, size, SHA-256).
+func sendFile(ctx context.Context, addr, path string, progress func(name string, sent, total int64)) (header, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return header{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return header{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
+		return header{}, fmt.Errorf("%s is not a regular file", path)
 	}
 	// The header carries the SHA-256, so the file is read twice: once to
 	// hash it, once to send it.
 	hash := sha256.New()
 	if _, err := io.Copy(hash, f); err != nil {
-		return err
+		return header{}, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return header{}, err
 	}
 	h := header{name: filepath.Base(path), size: fi.Size()}
 	hash.Sum(h.sum[:0])
-	return sendStream(ctx, addr, h, f, progress)
+	return h, sendStream(ctx, addr, h, f, progress)
 }
 
 // sendStream sends h.size bytes from r as the file h announces. It holds one

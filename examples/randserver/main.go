@@ -8,7 +8,11 @@
 // "MIN MAX" asks for an integer in [MIN, MAX]; the reply is the number, or
 // "error: ..." for a request it cannot answer. One goroutine serves each
 // connection. SIGINT or SIGTERM stops the server gracefully: it stops
-// accepting, answers the requests it is working on, then closes.
+// accepting, answers every request it has fully received, half-closes each
+// connection (the client reads every reply, then EOF), reads and discards
+// what the client still sends for at most 2 s (closing with unread bytes
+// would make the kernel send a reset, losing replies in flight), then
+// closes.
 package main
 
 import (
@@ -37,6 +41,14 @@ const (
 	// writeTimeout bounds each reply, so that a client that stops reading
 	// cannot hold up a shutdown for ever.
 	writeTimeout = 10 * time.Second
+	// lingerRead is how long, from the start of a shutdown, the requests
+	// already on their way (in the socket's buffers) are still read and
+	// answered; drainTimeout is how long the server then reads and
+	// discards what a client still sends.
+	lingerRead   = 100 * time.Millisecond
+	drainTimeout = 2 * time.Second
+	// maxConcurrency bounds the client's -c.
+	maxConcurrency = 1000
 )
 
 // Requests are a few bytes: refusing anything longer from the header keeps a
@@ -58,11 +70,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "serve on this `address` (host:port)")
 	dial := fs.String("dial", "", "ask the server at this `address` for numbers")
-	n := fs.Int("n", 1, "client: how many numbers")
+	n := fs.Int("n", 1, "client: how many numbers (at least 1)")
 	lo := fs.Int64("min", 1, "client: smallest number")
 	hi := fs.Int64("max", 100, "client: largest number")
+	conc := fs.Int("c", 1, fmt.Sprintf("client: connections asking at once (1 to %d)", maxConcurrency))
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case *listen != "" && *dial == "":
@@ -74,7 +90,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger := log.New(stderr, "randserver: ", log.LstdFlags)
 		return serve(ctx, l, answer, logger.Printf)
 	case *dial != "" && *listen == "":
-		nums, err := request(ctx, *dial, *n, *lo, *hi)
+		switch {
+		case *n < 1:
+			return fmt.Errorf("-n %d: want at least 1", *n)
+		case *lo > *hi:
+			return fmt.Errorf("-min %d is larger than -max %d", *lo, *hi)
+		case *conc < 1 || *conc > maxConcurrency:
+			return fmt.Errorf("-c %d: want 1 to %d", *conc, maxConcurrency)
+		}
+		nums, err := requestConcurrently(ctx, *dial, *n, *conc, *lo, *hi)
 		for _, v := range nums {
 			fmt.Fprintln(stdout, v)
 		}
@@ -117,23 +141,39 @@ func serve(ctx context.Context, l *framing.Listener, answer func(req []byte) []b
 }
 
 // handle answers the requests of one connection until the client closes it,
-// an error occurs, or ctx is done.
+// an error occurs, or ctx is done. Then it answers the requests already
+// received, half-closes, drains and closes (see shutdown).
 func handle(ctx context.Context, c *framing.Conn, answer func(req []byte) []byte, logf func(string, ...any)) {
 	defer c.Close()
 	// Shutdown wakes a connection waiting for its next request; one that is
 	// answering a request finishes it first.
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	woken := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()); close(woken) })
 	defer stop()
+	// shutDown waits for the wake-up to be done, so that it cannot
+	// overwrite the deadlines of shutdown (a drain cut short would close
+	// with unread bytes: a reset).
+	shutDown := func() {
+		if !stop() {
+			<-woken
+		}
+		shutdown(c, answer, logf)
+	}
 	for {
 		c.SetReadDeadline(time.Now().Add(idleTimeout))
 		// Checked after setting the deadline: a shutdown that began just
 		// before would otherwise have its wake-up overwritten.
 		if ctx.Err() != nil {
+			shutDown()
 			return
 		}
 		req, err := c.ReadFrame()
 		if err != nil {
-			if err != io.EOF && ctx.Err() == nil {
+			if ctx.Err() != nil && framing.Classify(err) == framing.Temporary {
+				shutDown()
+				return
+			}
+			if err != io.EOF {
 				logf("%v: %v", c.RemoteAddr(), err)
 			}
 			return
@@ -144,6 +184,35 @@ func handle(ctx context.Context, c *framing.Conn, answer func(req []byte) []byte
 			return
 		}
 	}
+}
+
+// shutdown ends a connection gracefully: it answers the requests received
+// within lingerRead (a pipelining client never pauses, so the window is
+// fixed; the requests after it are the client's to send again: it knows
+// which, replies coming in order), half-closes so that the client reads
+// every reply and then EOF, and reads and discards what the client still
+// sends until it closes or drainTimeout passes, so that the close does not
+// find unread bytes (which would make it a reset, and the client could
+// lose replies it had not read yet).
+func shutdown(c *framing.Conn, answer func(req []byte) []byte, logf func(string, ...any)) {
+	c.SetReadDeadline(time.Now().Add(lingerRead))
+	for {
+		req, err := c.ReadFrame()
+		if err != nil {
+			break
+		}
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := c.WriteFrame(answer(req)); err != nil {
+			logf("%v: %v", c.RemoteAddr(), err)
+			return
+		}
+	}
+	if err := c.CloseWrite(); err != nil {
+		return
+	}
+	nc := c.NetConn()
+	nc.SetReadDeadline(time.Now().Add(drainTimeout))
+	io.Copy(io.Discard, nc)
 }
 
 // answer returns the reply to one request: a random integer in [MIN, MAX]
@@ -179,6 +248,40 @@ func randomIn(lo, hi int64) int64 {
 		return int64(rand.Uint64())
 	}
 	return lo + int64(rand.Uint64N(span))
+}
+
+// requestConcurrently asks for n numbers over conc connections at once,
+// each asking for its share, and returns them all.
+func requestConcurrently(ctx context.Context, addr string, n, conc int, lo, hi int64) ([]int64, error) {
+	conc = min(conc, n)
+	type result struct {
+		nums []int64
+		err  error
+	}
+	results := make([]result, conc)
+	var wg sync.WaitGroup
+	for i := range conc {
+		share := n / conc
+		if i < n%conc {
+			share++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nums, err := request(ctx, addr, share, lo, hi)
+			results[i] = result{nums, err}
+		}()
+	}
+	wg.Wait()
+	var all []int64
+	var errs []error
+	for _, r := range results {
+		all = append(all, r.nums...)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return all, errors.Join(errs...)
 }
 
 // request asks the server at addr for n random numbers in [lo, hi]. The

@@ -40,6 +40,9 @@ func main() {
 	}
 }
 
+// maxFrames bounds the client's -n: it keeps a flag for each frame.
+const maxFrames = 100_000_000
+
 // run is the whole command; the server stops when ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("udp", flag.ContinueOnError)
@@ -69,6 +72,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "listening on %s\n", c.LocalAddr())
 		return serve(ctx, c, log.New(stderr, "udp: ", log.LstdFlags).Printf)
 	case *dial != "" && *listen == "":
+		// Every flag is checked before anything is sent or printed.
+		switch {
+		case *n < 1 || *n > maxFrames:
+			return fmt.Errorf("-n %d: want 1 to %d", *n, maxFrames)
+		case *size < 4:
+			return fmt.Errorf("-size %d: want at least 4", *size)
+		case *wait <= 0:
+			return fmt.Errorf("-wait %v: want a positive duration", *wait)
+		}
 		raddr, err := net.ResolveUDPAddr("udp", *dial)
 		if err != nil {
 			return err
@@ -84,6 +96,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer c.Close()
+		if *size > c.MaxPayload() {
+			return fmt.Errorf("-size %d: want 4 to %d (the largest frame a datagram of -max-datagram %d holds)",
+				*size, c.MaxPayload(), opts.MaxDatagram)
+		}
 		res, err := echo(ctx, c, *n, *size, *wait, stderr)
 		fmt.Fprintln(stdout, res)
 		if err == nil && res.intact < res.sent {

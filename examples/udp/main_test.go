@@ -171,3 +171,33 @@ func TestFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestClientFlags: a bad flag is refused before anything is sent or
+// printed (a server that counts datagrams sees none).
+func TestClientFlags(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	addr := pc.LocalAddr().String()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "0"}, "-n 0: want 1 to"},
+		{[]string{"-n", "-5"}, "-n -5: want 1 to"},
+		{[]string{"-size", "3"}, "-size 3: want at least 4"},
+		{[]string{"-size", "100000"}, "-size 100000: want 4 to "},
+		{[]string{"-wait", "0s"}, "-wait 0s: want a positive duration"},
+	} {
+		stdout, _, err := client(t, append([]string{"-dial", addr}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || stdout != "" {
+			t.Errorf("%q: %v, stdout %q; want %q and nothing printed", tc.args, err, stdout, tc.want)
+		}
+	}
+	pc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, _, err := pc.ReadFrom(make([]byte, 2048)); err == nil {
+		t.Errorf("a datagram of %d bytes was sent", n)
+	}
+}
