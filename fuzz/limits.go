@@ -35,6 +35,9 @@ func (s *suite) limits(skip bool) []*Failure {
 	for _, c := range cuts {
 		if f := s.runCut(name, e, len(e.stream), c, l); f != nil {
 			f.Msg = fmt.Sprintf("payload sizes %v, limit %d: %s", lens(ps), limit, f.Msg)
+			if skip {
+				f.Msg += "; " + s.skipHint()
+			}
 			return []*Failure{f}
 		}
 	}
@@ -42,13 +45,22 @@ func (s *suite) limits(skip bool) []*Failure {
 }
 
 // bigFrame checks that memory follows the bytes received, not the size a
-// frame declares: the first bytes of a 4 MiB frame allocate little, both
+// frame declares: the first bytes of a 4 MiB frame (or the largest the
+// encoder takes, down to 32 KiB) allocate little, both
 // under a limit it exceeds (an error from the header) and under one it
 // fits (unexpected EOF, with only what arrived buffered).
 func (s *suite) bigFrame() []*Failure {
 	r := s.rng(6)
 	p := s.o.Payload(r, 4<<20)
-	if len(p) < 64<<10 {
+	for s.codec != nil && len(p) >= 32<<10 {
+		// The largest payload the encoder takes, halving from 4 MiB (a
+		// u16 length carries less than 64 KiB).
+		if _, err := s.codec.AppendFrame(nil, p); err == nil {
+			break
+		}
+		p = s.o.Payload(r, len(p)/2)
+	}
+	if len(p) < 32<<10 {
 		return nil // a codec of small frames (fixed size): nothing to declare
 	}
 	e, err := s.encode([][]byte{p})
@@ -103,4 +115,15 @@ func (s *suite) bigFrame() []*Failure {
 		}
 	}
 	return nil
+}
+
+// skipHint says what a codec or framer must do for the skip policy.
+func (s *suite) skipHint() string {
+	if !s.strict {
+		return "under a skip policy a framer returns one error for an oversized frame, drops its bytes, and returns the next frame on the next call"
+	}
+	return "under framing.Skip the Reader drops an oversized frame and reads on; the codec only states sizes: " +
+		"a codec whose header gives the size returns NeedFrame with the frame's whole extent (the Reader skips that many bytes), " +
+		"a scanning codec returns OverLimit(n) once the frame is over st.Limit, then, while st.Limit is 0 (skipping), " +
+		"OverLimit(n) or Need for the bytes it has scanned and Frame or Consume at the frame's end (see framing.OverLimit)"
 }

@@ -47,14 +47,14 @@ func (s *suite) stream() []*Failure {
 					werr <- panicked(v)
 				}
 			}()
-			for _, p := range payloads {
+			for i, p := range payloads {
 				err := w.WriteFrame(p)
 				if f, ok := w.(interface{ Flush() error }); ok && err == nil {
 					err = f.Flush()
 				}
 				if err != nil {
 					a.CloseWrite() // the reader sees the stream end early
-					werr <- err
+					werr <- fmt.Errorf("WriteFrame refused payload %d (%d bytes): %w", i, len(p), err)
 					return
 				}
 			}
@@ -80,8 +80,10 @@ func (s *suite) stream() []*Failure {
 		}
 		a.Close()
 		b.Close()
-		if err := <-werr; msg == "" && err != nil {
-			msg = fmt.Sprintf("WriteFrame: %v", err)
+		if err := <-werr; err != nil {
+			// The writer's error first: a payload the encoder refused ends
+			// the stream early, which the reader can only see as io.EOF.
+			msg = err.Error()
 		}
 		if msg != "" {
 			return []*Failure{s.fail("stream", &cut, "writer and reader running together over a pipe of %d bytes: %s", 1024+512*i, msg)}
