@@ -1,7 +1,7 @@
 package fuzz_test
 
 import (
-	"math/rand"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/framekit/framekit/delimiter"

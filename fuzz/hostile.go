@@ -19,7 +19,7 @@ func (s *suite) hostile() []*Failure {
 	r := s.rng(4)
 	streams := append([][]byte(nil), s.o.Hostile...)
 	for i := 0; i < 12; i++ {
-		streams = append(streams, RandomBytes(r, 1+r.Intn(4096)))
+		streams = append(streams, RandomBytes(r, 1+r.IntN(4096)))
 	}
 	for i, st := range streams {
 		for j, limit := range []int{64, framing.DefaultMaxFrameSize} {
@@ -27,7 +27,7 @@ func (s *suite) hostile() []*Failure {
 				if skip && !s.strict && s.o.NoSkip {
 					continue
 				}
-				cut := CutRandom(s.o.Seed+int64(i), 1+r.Intn(300))
+				cut := CutRandom(s.o.Seed+int64(i), 1+r.IntN(300))
 				if (i+j)%2 == 0 {
 					cut = CutWhole()
 				}

@@ -1,6 +1,9 @@
 package fuzz_test
 
 import (
+	"bytes"
+	randv1 "math/rand"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -52,4 +55,29 @@ func TestSuiteReportsWhatTheUserMustFix(t *testing.T) {
 			t.Errorf("the limits/skip failure does not say what to do: %q", msg)
 		}
 	})
+}
+
+// TestPayloadGenerators: Options.Payload takes a math/rand/v2 generator;
+// the same seed gives the same payloads, and FromV1 adapts a math/rand
+// generator reproducibly.
+func TestPayloadGenerators(t *testing.T) {
+	gen := func(r *rand.Rand, n int) []byte { return fuzz.RandomBytes(r, n) }
+	a := gen(rand.New(rand.NewPCG(1, 2)), 33)
+	b := gen(rand.New(rand.NewPCG(1, 2)), 33)
+	c := gen(rand.New(rand.NewPCG(1, 3)), 33)
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) || len(a) != 33 {
+		t.Errorf("RandomBytes: same seed %x %x, other seed %x", a, b, c)
+	}
+	v1 := fuzz.FromV1(func(r *randv1.Rand, n int) []byte { p := make([]byte, n); r.Read(p); return p })
+	if x, y := v1(rand.New(rand.NewPCG(5, 5)), 16), v1(rand.New(rand.NewPCG(5, 5)), 16); !bytes.Equal(x, y) || len(x) != 16 {
+		t.Errorf("FromV1 is not reproducible: %x %x", x, y)
+	}
+	if p := fuzz.Without('a', 'b')(rand.New(rand.NewPCG(1, 1)), 4096); bytes.ContainsAny(p, "ab") {
+		t.Errorf("Without('a', 'b') made a payload holding them")
+	}
+	// A v1 generator runs the suite through FromV1.
+	lines := fuzz.FromV1(func(r *randv1.Rand, n int) []byte { return bytes.Repeat([]byte{'x'}, n) })
+	for _, f := range fuzz.Check(lengthprefix.U32BE, &fuzz.Options{Payload: lines, MaxPayload: 64}) {
+		t.Error(f)
+	}
 }

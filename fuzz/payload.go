@@ -1,12 +1,31 @@
 package fuzz
 
-import "math/rand"
+import (
+	randv1 "math/rand"
+	"math/rand/v2"
+)
 
 // RandomBytes is the default payload generator: n random bytes.
 func RandomBytes(r *rand.Rand, n int) []byte {
 	p := make([]byte, n)
-	r.Read(p)
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := i; j < min(i+8, n); j++ {
+			p[j] = byte(v)
+			v >>= 8
+		}
+	}
 	return p
+}
+
+// FromV1 adapts a payload generator written for math/rand (v1) to
+// Options.Payload, which takes a math/rand/v2 generator: each call gets a
+// v1 generator seeded from r, so runs stay reproducible from
+// Options.Seed.
+func FromV1(gen func(r *randv1.Rand, n int) []byte) func(r *rand.Rand, n int) []byte {
+	return func(r *rand.Rand, n int) []byte {
+		return gen(randv1.New(randv1.NewSource(r.Int64())), n)
+	}
 }
 
 // Without returns a payload generator of n random bytes none of which is in
@@ -25,7 +44,7 @@ func Without(forbidden ...byte) func(r *rand.Rand, n int) []byte {
 	return func(r *rand.Rand, n int) []byte {
 		p := make([]byte, n)
 		for i := range p {
-			p[i] = ok[r.Intn(len(ok))]
+			p[i] = ok[r.IntN(len(ok))]
 		}
 		return p
 	}
@@ -47,13 +66,13 @@ func (s *suite) payloads(r *rand.Rand, n, max int) [][]byte {
 		case 0:
 			size = 0
 		case 1:
-			size = 1 + r.Intn(3)
+			size = 1 + r.IntN(3)
 		case 2:
 			size = max
 		case 3, 4:
-			size = r.Intn(64)
+			size = r.IntN(64)
 		default:
-			size = r.Intn(max + 1)
+			size = r.IntN(max + 1)
 		}
 		ps[i] = s.o.Payload(r, size)
 	}

@@ -348,11 +348,11 @@ func (s *suite) readPaths() []*Failure {
 	for i, h := range s.o.Hostile {
 		cases = append(cases, streamCase{fmt.Sprintf("Options.Hostile[%d]", i), h, []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})
 	}
-	for _, es := range s.escapeStreams(r, 300, s.o.Payload(r, 9)) {
+	for _, es := range s.escapeStreams(300, s.o.Payload(r, 9)) {
 		cases = append(cases, streamCase{es.what, es.stream, []int{64}, []bool{false, true}})
 	}
 	for i := 0; i < 4; i++ {
-		cases = append(cases, streamCase{"random bytes", RandomBytes(r, 1+r.Intn(512)), []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})
+		cases = append(cases, streamCase{"random bytes", RandomBytes(r, 1+r.IntN(512)), []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})
 	}
 	for _, sc := range cases {
 		for _, limit := range sc.limits {

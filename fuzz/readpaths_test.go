@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math/rand"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/framekit/framekit/compat/goframeconn"
@@ -181,7 +181,7 @@ func TestReadPaths(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := rand.New(rand.NewSource(int64(i) + 1))
+			r := rand.New(rand.NewPCG(uint64(i)+1, 0))
 			run := func(what string, stream []byte, limits ...int) {
 				for _, limit := range limits {
 					for _, f := range fuzz.ReadPaths(tt.dec, stream, limit, &fuzz.Options{Seed: int64(i) + 1}) {
@@ -209,7 +209,7 @@ func TestReadPaths(t *testing.T) {
 				run("known stream", x, limits...)
 			}
 			for k := 0; k < 3; k++ {
-				run("random bytes", fuzz.RandomBytes(r, 1+r.Intn(512)), small...)
+				run("random bytes", fuzz.RandomBytes(r, 1+r.IntN(512)), small...)
 			}
 		})
 	}

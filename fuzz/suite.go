@@ -3,7 +3,7 @@ package fuzz
 import (
 	"fmt"
 	"io"
-	"math/rand"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -46,7 +46,9 @@ type Options struct {
 	// Payload returns a payload the codec can carry, of about n bytes
 	// (exactly n where the codec allows it). The default is n random
 	// bytes. Codecs that cannot carry every payload need their own:
-	// Without for delimiters, Sized for fixed-size frames.
+	// Without for delimiters, Sized for fixed-size frames. r is a
+	// math/rand/v2 generator seeded from Seed; FromV1 adapts a generator
+	// written for math/rand.
 	Payload func(r *rand.Rand, n int) []byte
 	// MaxPayload is the largest payload of the round-trip streams
 	// (default 1024).
@@ -279,7 +281,7 @@ func (s *suite) all() []*Failure {
 }
 
 func (s *suite) rng(salt int64) *rand.Rand {
-	return rand.New(rand.NewSource(s.o.Seed*1_000_003 + salt))
+	return rand.New(rand.NewPCG(uint64(s.o.Seed), uint64(salt)))
 }
 
 func (s *suite) fail(check string, cut *Cutting, format string, args ...any) *Failure {

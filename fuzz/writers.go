@@ -22,7 +22,7 @@ func (s *suite) writers() []*Failure {
 	owner := map[string][]int{}
 	for g := range sent {
 		for i := 0; i < each; i++ {
-			p := s.o.Payload(r, r.Intn(min(s.o.MaxPayload, 256)+1))
+			p := s.o.Payload(r, r.IntN(min(s.o.MaxPayload, 256)+1))
 			if msg := s.wrapCheck(p); msg != "" {
 				return []*Failure{s.fail("writers", nil, "%s", msg)}
 			}
