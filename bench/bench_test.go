@@ -178,7 +178,7 @@ func verifyEncoder(impl EncoderImpl, s *Stream) error {
 func TestSinkCountsDirectBytes(t *testing.T) {
 	payload := make([]byte, 1<<20)
 	sink := &Sink{Payload: payload}
-	w := framing.NewWriter(sink, lengthprefix.U32BE)
+	w := framing.NewWriter(sink, lengthprefix.U32BE, nil)
 	if err := w.WriteFrame(payload); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestConcurrentJudgeCatches(t *testing.T) {
 		"other writer": func(p []byte) { binary.BigEndian.PutUint32(p, 99) },
 		"corrupt":      func(p []byte) { p[40] ^= 1 },
 	}
-	w := framing.NewWriter(a[0], lengthprefix.U32BE)
+	w := framing.NewWriter(a[0], lengthprefix.U32BE, nil)
 	j := newJudge(b[0], 8)
 	for name, spoil := range bad {
 		p := concurrentPayload(3)
