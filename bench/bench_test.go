@@ -267,3 +267,22 @@ func TestConcurrentJudgeCatches(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoServers runs every echo server with a few hundred frames on
+// one and several connections, every reply compared byte for byte.
+func TestEchoServers(t *testing.T) {
+	for _, srv := range EchoServers() {
+		addr, stop, err := srv.Start()
+		if err != nil {
+			t.Fatalf("%s: %v", srv.Name, err)
+		}
+		for _, conns := range []int{1, 4} {
+			for _, size := range []int{64, 4 << 10} {
+				if err := Echo(addr, conns, 300, size, true); err != nil {
+					t.Errorf("%s, %d conns, %d B: %v", srv.Name, conns, size, err)
+				}
+			}
+		}
+		stop()
+	}
+}
