@@ -29,7 +29,8 @@ type EchoServer struct {
 
 // EchoServers returns the echo servers: framekit's first loop (ReadFrame
 // then WriteFrame: one write per reply), framekit the README's way
-// (BufferFrame, written before each read from the network), the
+// (BufferFrame, written before each read from the network; and with a
+// 64 KiB read buffer, the size the hand loop reads with), the
 // hand-written bufio loop that flushes when its read buffer has drained,
 // go-msgio, and a Python asyncio server.
 func EchoServers() []EchoServer {
@@ -49,6 +50,16 @@ func EchoServers() []EchoServer {
 		}),
 		goServer("framekit", func(nc net.Conn) {
 			c := framing.NewConn(nc, lengthprefix.U32BE, nil)
+			defer c.Close()
+			for {
+				f, err := c.ReadFrame()
+				if err != nil || c.BufferFrame(f) != nil {
+					return
+				}
+			}
+		}),
+		goServer("framekit-64k", func(nc net.Conn) {
+			c := framing.NewConn(nc, lengthprefix.U32BE, &framing.Options{InitialBufferSize: 64 << 10})
 			defer c.Close()
 			for {
 				f, err := c.ReadFrame()
