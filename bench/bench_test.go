@@ -178,7 +178,7 @@ func verifyEncoder(impl EncoderImpl, s *Stream) error {
 func TestSinkCountsDirectBytes(t *testing.T) {
 	payload := make([]byte, 1<<20)
 	sink := &Sink{Payload: payload}
-	w := framing.NewWriter(sink, lengthprefix.U32BE)
+	w := framing.NewWriter(sink, lengthprefix.U32BE, nil)
 	if err := w.WriteFrame(payload); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestConcurrentJudgeCatches(t *testing.T) {
 		"other writer": func(p []byte) { binary.BigEndian.PutUint32(p, 99) },
 		"corrupt":      func(p []byte) { p[40] ^= 1 },
 	}
-	w := framing.NewWriter(a[0], lengthprefix.U32BE)
+	w := framing.NewWriter(a[0], lengthprefix.U32BE, nil)
 	j := newJudge(b[0], 8)
 	for name, spoil := range bad {
 		p := concurrentPayload(3)
@@ -265,5 +265,24 @@ func TestConcurrentJudgeCatches(t *testing.T) {
 		if err := j.frame(); !errors.Is(err, errJudge) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestEchoServers runs every echo server with a few hundred frames on
+// one and several connections, every reply compared byte for byte.
+func TestEchoServers(t *testing.T) {
+	for _, srv := range EchoServers() {
+		addr, stop, err := srv.Start()
+		if err != nil {
+			t.Fatalf("%s: %v", srv.Name, err)
+		}
+		for _, conns := range []int{1, 4} {
+			for _, size := range []int{64, 4 << 10} {
+				if err := Echo(addr, conns, 300, size, true); err != nil {
+					t.Errorf("%s, %d conns, %d B: %v", srv.Name, conns, size, err)
+				}
+			}
+		}
+		stop()
 	}
 }

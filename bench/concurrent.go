@@ -37,7 +37,7 @@ func (f encodeFunc) Encode(p []byte) error { return f(p) }
 func ConcurrentImpls() []ConcurrentImpl {
 	return []ConcurrentImpl{
 		{Name: "framekit", New: func(c net.Conn) interface{ Encode(p []byte) error } {
-			return encodeFunc(framing.NewWriter(c, lengthprefix.U32BE).WriteFrame)
+			return encodeFunc(framing.NewWriter(c, lengthprefix.U32BE, nil).WriteFrame)
 		}},
 		{Name: "mutex", New: func(c net.Conn) interface{ Encode(p []byte) error } {
 			var mu sync.Mutex

@@ -85,7 +85,7 @@ func Encoders(codec Codec, mode Mode) []EncoderImpl {
 	if mode == PerFrame {
 		impls = append(impls,
 			EncoderImpl{Name: "framekit", New: func(w io.Writer) Encoder {
-				fw := framing.NewWriter(w, fc)
+				fw := framing.NewWriter(w, fc, nil)
 				return encoder{fw.WriteFrame, fw.Flush}
 			}},
 			EncoderImpl{Name: "bufio", New: func(w io.Writer) Encoder {
@@ -95,15 +95,15 @@ func Encoders(codec Codec, mode Mode) []EncoderImpl {
 	} else {
 		impls = append(impls,
 			EncoderImpl{Name: "framekit", New: func(w io.Writer) Encoder {
-				fw := framing.NewWriter(w, fc)
+				fw := framing.NewWriter(w, fc, nil)
 				return encoder{fw.BufferFrame, fw.Flush}
 			}},
 			EncoderImpl{Name: "framekit-batch", New: func(w io.Writer) Encoder {
-				fb := framing.NewWriter(w, fc).NewBatch()
+				fb := framing.NewWriter(w, fc, nil).NewBatch()
 				return encoder{fb.BufferFrame, fb.Flush}
 			}},
 			EncoderImpl{Name: "framekit-frames", New: func(w io.Writer) Encoder {
-				return newWriteFrames(framing.NewWriter(w, fc))
+				return newWriteFrames(framing.NewWriter(w, fc, nil))
 			}},
 			EncoderImpl{Name: "bufio", New: func(w io.Writer) Encoder {
 				return newBufioEncoder(w, codec, false)

@@ -315,3 +315,41 @@ func BenchmarkIdleHeap(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEcho measures pipelined request/response over loopback TCP:
+// clients on conns connections send u32 frames through buffered writers
+// while reading the replies, and each server echoes every frame (see
+// EchoServers). ns/op is per frame echoed; frames/s counts them.
+func BenchmarkEcho(b *testing.B) {
+	for _, conns := range []int{1, 4, 64} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			for _, size := range []int{64, 4 << 10} {
+				b.Run("size="+sizeName(size), func(b *testing.B) {
+					for _, srv := range EchoServers() {
+						b.Run("impl="+srv.Name, func(b *testing.B) {
+							addr, stop, err := srv.Start()
+							if err != nil {
+								b.Fatal(err)
+							}
+							defer stop()
+							if err := Echo(addr, conns, 4*conns, size, true); err != nil {
+								b.Fatalf("FAIL %s (not timed): %v", srv.Name, err)
+							}
+							b.SetBytes(int64(size))
+							b.ReportAllocs()
+							b.ResetTimer()
+							start := time.Now()
+							err = Echo(addr, conns, max(b.N, conns), size, false)
+							elapsed := time.Since(start)
+							b.StopTimer()
+							if err != nil {
+								b.Fatalf("FAIL %s: %v", srv.Name, err)
+							}
+							b.ReportMetric(float64(max(b.N, conns))/elapsed.Seconds(), "frames/s")
+						})
+					}
+				})
+			}
+		})
+	}
+}

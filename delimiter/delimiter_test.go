@@ -106,7 +106,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("only %d encodable payloads", len(in))
 			}
 			var stream bytes.Buffer
-			if err := framing.NewWriter(&stream, c.codec).WriteFrames(in); err != nil {
+			if err := framing.NewWriter(&stream, c.codec, nil).WriteFrames(in); err != nil {
 				t.Fatal(err)
 			}
 			data := stream.Bytes()
@@ -276,7 +276,7 @@ func TestEncoderRefusals(t *testing.T) {
 			t.Errorf("%s: appended %q", c.name, out)
 		}
 		var rec bytes.Buffer
-		if err := framing.NewWriter(&rec, c.codec).WriteFrame([]byte(c.p)); !errors.Is(err, framing.ErrPayload) || rec.Len() != 0 {
+		if err := framing.NewWriter(&rec, c.codec, nil).WriteFrame([]byte(c.p)); !errors.Is(err, framing.ErrPayload) || rec.Len() != 0 {
 			t.Errorf("%s: Writer: %v, %d bytes written", c.name, err, rec.Len())
 		}
 	}

@@ -63,7 +63,7 @@ func (b *Batch) Flush() error {
 	err := b.w.writeBlock(b.buf, b.frames, b.bytes)
 	b.frames, b.bytes = 0, 0
 	b.buf = b.buf[:0]
-	if cap(b.buf) > keepBatchBuf {
+	if cap(b.buf) > keepRunBuf {
 		b.buf = nil
 	}
 	return err

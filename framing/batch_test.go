@@ -17,8 +17,7 @@ func TestBatchWritesBlocks(t *testing.T) {
 	frames := randomFrames(rand.New(rand.NewSource(1)), 5000, 100)
 	var rec vecRecorder
 	var stats Stats
-	w := NewWriter(&rec, u32{})
-	w.SetStats(&stats)
+	w := NewWriter(&rec, u32{}, &Options{Stats: &stats})
 	b := w.NewBatch()
 	total := 0
 	for _, f := range frames {
@@ -46,7 +45,7 @@ func TestBatchWritesBlocks(t *testing.T) {
 
 func TestBatchRefusesWithoutBuffering(t *testing.T) {
 	var rec recorder
-	b := NewWriter(&rec, nl{}).NewBatch()
+	b := NewWriter(&rec, nl{}, nil).NewBatch()
 	if err := b.BufferFrame([]byte("ok")); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +60,7 @@ func TestBatchRefusesWithoutBuffering(t *testing.T) {
 
 func TestBatchLargePayloadNotCopied(t *testing.T) {
 	var rec vecRecorder
-	b := NewWriter(&rec, u32{}).NewBatch()
+	b := NewWriter(&rec, u32{}, nil).NewBatch()
 	if err := b.BufferFrame([]byte("small")); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func TestBatchLargePayloadNotCopied(t *testing.T) {
 }
 
 func TestBatchBrokenWriter(t *testing.T) {
-	w := NewWriter(&failWriter{after: 10}, u32{})
+	w := NewWriter(&failWriter{after: 10}, u32{}, nil)
 	b := w.NewBatch()
 	for i := 0; i < 10; i++ {
 		if err := b.BufferFrame([]byte("0123456789")); err != nil {
@@ -108,7 +107,7 @@ func TestBatchBrokenWriter(t *testing.T) {
 func TestBatchWithConcurrentWriters(t *testing.T) {
 	var rec recorder
 	var mu sync.Mutex
-	w := NewWriter(lockedWriter{&mu, &rec}, u32{})
+	w := NewWriter(lockedWriter{&mu, &rec}, u32{}, nil)
 	const perSource = 3000
 	var wg sync.WaitGroup
 	for s := 0; s < 4; s++ {
@@ -177,7 +176,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 func TestBatchZeroAllocs(t *testing.T) {
 	var rec recorder
-	b := NewWriter(&rec, u32{}).NewBatch()
+	b := NewWriter(&rec, u32{}, nil).NewBatch()
 	p := make([]byte, 16)
 	for i := 0; i < 10000; i++ { // grow the buffer first
 		_ = b.BufferFrame(p)
@@ -216,7 +215,7 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 // held in g until g.gate is closed; first gets that WriteFrame's result.
 func writingFirst(enc Encoder) (w *Writer, g *gateWriter, first chan error) {
 	g = &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
-	w = NewWriter(g, enc)
+	w = NewWriter(g, enc, nil)
 	first = make(chan error, 1)
 	go func() { first <- w.WriteFrame([]byte("first")) }()
 	<-g.entered
@@ -312,7 +311,7 @@ func TestWritersShareBatchesSafely(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range dsts {
 		dsts[i] = &yieldWriter{}
-		w := NewWriter(dsts[i], u32{})
+		w := NewWriter(dsts[i], u32{}, nil)
 		for g := 0; g < perWriter; g++ {
 			wg.Add(1)
 			go func(g int) {
@@ -372,7 +371,7 @@ func TestRollbackKeepsWaitedBatch(t *testing.T) {
 	go func() { empty <- w.WriteFrame(nil) }()
 	for { // wait until the empty frame's caller waits on the open batch
 		w.mu.Lock()
-		waiting := w.open != nil && w.open.waiters > 0
+		waiting := w.open != nil && w.callers > 0 // the empty frame's caller waits for the open run
 		w.mu.Unlock()
 		if waiting {
 			break

@@ -111,7 +111,7 @@ func (d *discard) WriteBuffers(v *net.Buffers) (int64, error) {
 // benchWrite writes frames of n bytes with write, then flushes.
 func benchWrite(b *testing.B, n int, write func(*framing.Writer, []byte) error) {
 	var d discard
-	w := framing.NewWriter(&d, lengthprefix.U32BE)
+	w := framing.NewWriter(&d, lengthprefix.U32BE, nil)
 	payload := make([]byte, n)
 	b.SetBytes(int64(n))
 	b.ReportAllocs()

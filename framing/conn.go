@@ -16,6 +16,16 @@ import (
 // ReadFrame and WriteFrame give direct access to frames. As for any
 // net.Conn, reads must come from one goroutine at a time; writes may come
 // from any number at once (see Writer).
+//
+// Request and response: frames buffered with BufferFrame are written
+// before the Conn reads from the network, that is, before any read call
+// (ReadFrame, Read, a Body's Read, …) that finds no complete frame
+// buffered; and on Flush and Close. A server that answers each request
+// with BufferFrame thus sends the replies to a burst of pipelined requests
+// in one write, once it has read them all, and never waits for a request
+// while holding replies. A write that fails there breaks the Conn's
+// writing side: the read goes on, and the next BufferFrame, WriteFrame or
+// Flush returns the *WriterBrokenError.
 type Conn struct {
 	nc   net.Conn
 	r    Reader
@@ -96,8 +106,8 @@ func fromUnixNano(n int64) time.Time {
 // be nil.
 func NewConn(nc net.Conn, codec Codec, opts *Options) *Conn {
 	c := &Conn{nc: nc}
-	c.r.init(nc, codec, opts)
-	c.w.init(nc, codec)
+	c.r.init((*connSource)(c), codec, opts)
+	c.w.init(nc, codec, opts)
 	if x := c.r.e.x; x != nil {
 		if x.budget != nil {
 			reclaim(c, x)
@@ -107,10 +117,19 @@ func NewConn(nc net.Conn, codec Codec, opts *Options) *Conn {
 		x.conn = nc
 		x.callerDL = &c.readDeadline
 	}
-	if opts != nil {
-		c.w.stats = opts.Stats
-	}
 	return c
+}
+
+// connSource is what a Conn's Reader reads from: the connection, after
+// the frames buffered for writing have been written (see Conn).
+type connSource Conn
+
+func (s *connSource) Read(p []byte) (int, error) {
+	c := (*Conn)(s)
+	if c.w.state.Load() != 0 {
+		c.w.idle()
+	}
+	return c.nc.Read(p)
 }
 
 // ErrDetached is returned by a Conn, Reader or Writer used after Detach.
@@ -215,6 +234,11 @@ func (c *Conn) ReadBody() (int64, *Body, error) {
 	return n, b, err
 }
 
+// FrameBuffered reports whether a complete frame (or the rest of one that
+// Read returned in part) is buffered, so that the next ReadFrame returns
+// it without reading from the network; see Reader.FrameBuffered.
+func (c *Conn) FrameBuffered() bool { return len(c.rest) > 0 || c.r.FrameBuffered() }
+
 // Offset returns the stream offset of the next frame; see Reader.Offset.
 func (c *Conn) Offset() int64 { return c.r.Offset() }
 
@@ -227,7 +251,8 @@ func (c *Conn) WriteFrame(p []byte) error { return c.w.WriteFrame(p) }
 // WriteFrames writes the frames in ps with as few system calls as possible.
 func (c *Conn) WriteFrames(ps [][]byte) error { return c.w.WriteFrames(ps) }
 
-// BufferFrame queues p as a frame until Flush; see Writer.BufferFrame.
+// BufferFrame queues p as a frame until Flush, the next WriteFrame, or the
+// Conn's next read from the network (see Conn); see Writer.BufferFrame.
 func (c *Conn) BufferFrame(p []byte) error { return c.w.BufferFrame(p) }
 
 // Flush writes the buffered frames.
@@ -297,6 +322,7 @@ func (c *Conn) Close() error {
 		}
 	}
 	err := errors.Join(ferr, c.nc.Close())
+	c.w.releaseSpare()
 	if old := c.rstateOr(connClosed); old&connReading == 0 {
 		c.releaseReader()
 	}

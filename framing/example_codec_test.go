@@ -46,7 +46,7 @@ func (netstring) AppendFrame(dst, p []byte) ([]byte, error) {
 // NeedFrame, Need, OverLimit or Consume, and the Reader does the rest.
 func Example_customCodec() {
 	var stream bytes.Buffer
-	w := framing.NewWriter(&stream, netstring{})
+	w := framing.NewWriter(&stream, netstring{}, nil)
 	w.WriteFrames([][]byte{[]byte("hello"), []byte(""), []byte("world!")})
 	fmt.Printf("%s\n", stream.Bytes())
 

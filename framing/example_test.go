@@ -36,7 +36,7 @@ func Example_serverAndClient() {
 // A stream cut anywhere still yields whole frames.
 func ExampleReader() {
 	var stream bytes.Buffer
-	w := framing.NewWriter(&stream, lengthprefix.U16BE)
+	w := framing.NewWriter(&stream, lengthprefix.U16BE, nil)
 	w.WriteFrames([][]byte{[]byte("split"), []byte("and"), []byte("sticky")})
 
 	// Deliver the stream one byte per Read.
@@ -62,7 +62,7 @@ func (o oneByteReader) Read(p []byte) (int, error) { return o.r.Read(p[:1]) }
 // oversized frame is dropped and reading goes on.
 func ExampleOptions_skip() {
 	var stream bytes.Buffer
-	w := framing.NewWriter(&stream, lengthprefix.U32BE)
+	w := framing.NewWriter(&stream, lengthprefix.U32BE, nil)
 	w.WriteFrames([][]byte{[]byte("small"), make([]byte, 5000), []byte("next")})
 
 	r := framing.NewReader(&stream, lengthprefix.U32BE, &framing.Options{

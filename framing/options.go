@@ -22,7 +22,7 @@ const (
 	Skip
 )
 
-// Options configure Readers, Deframers and Conns (a Conn's Writer takes
+// Options configure Readers, Deframers, Writers and Conns (a Writer takes
 // only Stats from them). The zero value (and a nil *Options) gives the
 // defaults.
 type Options struct {

@@ -149,7 +149,7 @@ func TestReadFrameOwnedErrorsAndConn(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	go func() {
-		w := NewWriter(a, u32{})
+		w := NewWriter(a, u32{}, nil)
 		_ = w.WriteFrame([]byte("hello, world"))
 		_ = w.WriteFrame([]byte("next"))
 	}()

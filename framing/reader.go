@@ -393,6 +393,30 @@ func (r *Reader) Offset() int64 { return r.e.consumed + r.e.discard }
 // Decoded.WithKind), 0 if none.
 func (r *Reader) Kind() uint32 { return r.e.kind }
 
+// FrameBuffered reports whether a complete frame is buffered, so that the
+// next ReadFrame returns it without reading from the source. It asks the
+// decoder about the buffered bytes without changing the Reader; when it
+// cannot tell cheaply (a frame being skipped or streamed, a frame over
+// the limit, a failed Reader) it reports false.
+func (r *Reader) FrameBuffered() bool {
+	e := &r.e
+	n := e.end - e.start
+	if e.err != nil || e.discard > 0 || e.skipping || n == 0 || (e.x != nil && e.x.body != nil) {
+		return false
+	}
+	if l := e.loc; l.total > 0 {
+		return int64(n) >= l.total
+	}
+	if n < e.need {
+		return false
+	}
+	st := e.st // decoders keep their state there only: a copy leaves the Reader as it was
+	d, err := e.dec.Decode(e.buf[e.start:e.end:e.end], false, &st)
+	k := d.flags & kindMask
+	return err == nil && (k == kindFrame || k == kindNeedFrame) && 0 < d.advance && d.advance <= int64(n) &&
+		0 <= d.start && d.start <= d.end && d.end-d.start <= int64(e.limit)
+}
+
 // ReadFrameInto appends the next frame's payload to dst and returns the
 // extended slice, which the caller owns. Errors are as for ReadFrame.
 //

@@ -14,7 +14,7 @@ import (
 // WriteFrames whose FIRST payload is unrepresentable, on a fresh writer.
 func TestWriteFramesFirstBadPanics(t *testing.T) {
 	var rec recorder
-	w := NewWriter(&rec, nl{})
+	w := NewWriter(&rec, nl{}, nil)
 	defer func() {
 		if r := recover(); r != nil {
 			t.Fatalf("panic: %v", r)

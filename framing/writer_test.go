@@ -42,7 +42,7 @@ func TestWriteFramesOneCall(t *testing.T) {
 		frames = append(frames, bytes.Repeat([]byte{byte(i)}, i))
 	}
 	var rec recorder
-	w := NewWriter(&rec, u32{})
+	w := NewWriter(&rec, u32{}, nil)
 	if err := w.WriteFrames(frames); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestWriteFramesOneCall(t *testing.T) {
 func TestLargePayloadIsNotCopied(t *testing.T) {
 	payload := make([]byte, 1<<20)
 	var rec vecRecorder
-	w := NewWriter(&rec, u32{})
+	w := NewWriter(&rec, u32{}, nil)
 	if err := w.WriteFrames([][]byte{[]byte("small"), payload, []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestLargePayloadIsNotCopied(t *testing.T) {
 	// Without vectored writes: the payload still goes out from the caller's
 	// memory, in order.
 	var plain recorder
-	w = NewWriter(&plain, u32{})
+	w = NewWriter(&plain, u32{}, nil)
 	if err := w.WriteFrames([][]byte{[]byte("small"), payload, []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestLargePayloadIsNotCopied(t *testing.T) {
 
 func TestUnrepresentablePayloadWritesNothing(t *testing.T) {
 	var rec recorder
-	w := NewWriter(&rec, nl{})
+	w := NewWriter(&rec, nl{}, nil)
 	err := w.WriteFrames([][]byte{[]byte("ok"), []byte("bad\nline")})
 	var pe *PayloadError
 	if !errors.As(err, &pe) || !errors.Is(err, ErrPayload) || Classify(err) != Rejected {
@@ -104,7 +104,7 @@ func TestUnrepresentablePayloadWritesNothing(t *testing.T) {
 
 func TestBufferedMode(t *testing.T) {
 	var rec recorder
-	w := NewWriter(&rec, u32{})
+	w := NewWriter(&rec, u32{}, nil)
 	payload := make([]byte, 16)
 	const n = 20000 // 400,000 bytes of output
 	for i := 0; i < n; i++ {
@@ -139,7 +139,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestPartialWriteBreaksWriter(t *testing.T) {
-	w := NewWriter(&failWriter{after: 30}, u32{})
+	w := NewWriter(&failWriter{after: 30}, u32{}, nil)
 	if err := w.WriteFrame(make([]byte, 20)); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestWritePathZeroAllocs(t *testing.T) {
 	small := make([]byte, 256)
 	large := make([]byte, 1<<20)
 	var vec vecRecorder
-	w := NewWriter(&vec, u32{})
+	w := NewWriter(&vec, u32{}, nil)
 	check := func(name string, f func()) {
 		t.Helper()
 		f() // warm up pools
@@ -187,7 +187,7 @@ func TestWritePathZeroAllocs(t *testing.T) {
 // frames buffered before it.
 func TestBufferFrameLargeGoesOutAtOnce(t *testing.T) {
 	var dst bytes.Buffer
-	w := NewWriter(&dst, u32{})
+	w := NewWriter(&dst, u32{}, nil)
 	if err := w.BufferFrame([]byte("small")); err != nil || dst.Len() != 0 {
 		t.Fatalf("small frame: %v, %d bytes written before Flush", err, dst.Len())
 	}

@@ -70,7 +70,7 @@ func decodeOnce(dec framing.Decoder, data []byte, limit int, skip bool, cut Cutt
 func RoundTrip(t testing.TB, codec framing.Codec, payloads [][]byte, cut Cutting) {
 	t.Helper()
 	var stream bytes.Buffer
-	w := framing.NewWriter(&stream, codec)
+	w := framing.NewWriter(&stream, codec, nil)
 	var sent [][]byte
 	for i, p := range payloads {
 		before := stream.Len()

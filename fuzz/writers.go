@@ -226,12 +226,12 @@ func (s *suite) writePaths() []*Failure {
 func (s *suite) written(write func(*framing.Writer) error, vectored bool) ([]byte, error) {
 	if !vectored {
 		var buf bytes.Buffer
-		err := s.call(func() error { return write(framing.NewWriter(struct{ io.Writer }{&buf}, s.codec)) })
+		err := s.call(func() error { return write(framing.NewWriter(struct{ io.Writer }{&buf}, s.codec, nil)) })
 		return buf.Bytes(), err
 	}
 	a, b := Pipe(&PipeOptions{Buffer: math.MaxInt})
 	defer b.Close()
-	err := s.call(func() error { return write(framing.NewWriter(a, s.codec)) })
+	err := s.call(func() error { return write(framing.NewWriter(a, s.codec, nil)) })
 	a.Close()
 	var got []byte
 	buf := make([]byte, 64<<10)

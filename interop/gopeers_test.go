@@ -170,7 +170,7 @@ func TestMsgio(t *testing.T) {
 			a, b := net.Pipe()
 			defer a.Close()
 			defer b.Close()
-			go framing.NewWriter(a, tc.codec).WriteFrames([][]byte{make([]byte, limit), make([]byte, limit+1), make([]byte, 10)})
+			go framing.NewWriter(a, tc.codec, nil).WriteFrames([][]byte{make([]byte, limit), make([]byte, limit+1), make([]byte, 10)})
 			r := tc.read(b, limit)
 			if m, err := r.ReadMsg(); err != nil || len(m) != limit {
 				t.Fatalf("message at the limit: %d bytes, %v", len(m), err)
@@ -234,7 +234,7 @@ func TestProtodelim(t *testing.T) {
 	t.Run("limit-framekit-protodelim", func(t *testing.T) {
 		const limit = 1024
 		var stream bytes.Buffer
-		w := framing.NewWriter(&stream, lengthprefix.Uvarint)
+		w := framing.NewWriter(&stream, lengthprefix.Uvarint, nil)
 		for _, n := range []int{limit - 3, limit - 2} { // BytesValue adds 1 byte of tag, 2 of length
 			p, _ := proto.Marshal(&wrapperspb.BytesValue{Value: make([]byte, n)})
 			if err := w.WriteFrame(p); err != nil {
@@ -262,7 +262,7 @@ func TestMsgioVarintShapes(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			var fk, mg bytes.Buffer
 			p := bytes.Repeat([]byte{0xa5}, n)
-			if err := framing.NewWriter(&fk, lengthprefix.Uvarint).WriteFrame(p); err != nil {
+			if err := framing.NewWriter(&fk, lengthprefix.Uvarint, nil).WriteFrame(p); err != nil {
 				t.Fatal(err)
 			}
 			if err := msgio.NewVarintWriter(&mg).WriteMsg(p); err != nil {

@@ -4,7 +4,7 @@
 //
 // The shortest working use is a preset with the framing package:
 //
-//	w := framing.NewWriter(conn, lengthprefix.U32BE)
+//	w := framing.NewWriter(conn, lengthprefix.U32BE, nil)
 //	err := w.WriteFrame([]byte("hello")) // sends 00 00 00 05 h e l l o
 //
 //	r := framing.NewReader(conn, lengthprefix.U32BE, nil)

@@ -134,7 +134,7 @@ func TestStreamRoundTrip(t *testing.T) {
 			}
 			if c.enc != nil {
 				var out bytes.Buffer
-				if err := framing.NewWriter(&out, c.enc).WriteFrames(inputs); err != nil {
+				if err := framing.NewWriter(&out, c.enc, nil).WriteFrames(inputs); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(out.Bytes(), stream) {
