@@ -3,6 +3,7 @@ package framing
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -166,6 +167,43 @@ func (c *Conn) Detach() (net.Conn, []byte, error) {
 
 // NetConn returns the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Frames returns an iterator over the frames of c, for a range loop (Go
+// 1.23 and newer):
+//
+//	for f, err := range c.Frames() {
+//		if err != nil {
+//			log.Print(err) // a fatal error is the last thing yielded
+//			continue
+//		}
+//		handle(f) // f is valid for this iteration only
+//	}
+//
+// The end of the stream (io.EOF) ends the loop without being yielded. An
+// error the stream goes on after (Temporary: a deadline; Rejected: a frame
+// skipped or refused) is yielded and iteration goes on if the loop does;
+// any other error is yielded last. Each frame is ReadFrame's: valid until
+// the next iteration.
+func (c *Conn) Frames() func(yield func([]byte, error) bool) {
+	return func(yield func([]byte, error) bool) {
+		for {
+			f, err := c.ReadFrame()
+			switch {
+			case err == io.EOF:
+				return
+			case err == nil:
+				if !yield(f, nil) {
+					return
+				}
+			case Classify(err) == Fatal:
+				yield(nil, err)
+				return
+			case !yield(nil, err):
+				return
+			}
+		}
+	}
+}
 
 // ReadFrame returns the next frame, or what is left of it after a Read that
 // returned part of it. The slice is valid until the next read call on c.

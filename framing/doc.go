@@ -56,6 +56,30 @@
 // header and a trailer, lets the Writer send a large payload without
 // copying it.
 //
+// # Which read, which write
+//
+//   - The next message, handled before the next read: ReadFrame, a view
+//     valid until the next read call, 0 allocations per frame. Conn.Frames
+//     ranges over them (Go 1.23+).
+//   - A copy in memory you manage: ReadFrameInto(dst), appended to dst; a
+//     large frame of a length codec is read straight into it (one copy).
+//   - A message to keep: ReadFrameOwned, small frames carved from shared
+//     4 KiB blocks (one allocation per block).
+//   - A huge message without holding it: ReadBody, an io.Reader over the
+//     payload (for codecs whose header gives the size; others buffer the
+//     frame first).
+//   - Frames from bytes you already have (an event loop, a capture): a
+//     Deframer, Push and Next, no goroutine and no read.
+//   - To send and know it was written: WriteFrame, one system call per
+//     frame when it writes alone, safe from any number of goroutines,
+//     which share vectored writes. Several frames at once: WriteFrames, one
+//     vectored call.
+//   - To answer requests: BufferFrame on a Conn, which writes what was
+//     buffered before its next network read, on Flush and on Close (one
+//     system call per burst of replies).
+//   - One goroutine writing many small frames: a Batch (Conn.NewBatch), no
+//     lock per frame.
+//
 // # One engine, pulled or pushed
 //
 // A Reader pulls bytes from an io.Reader; a Deframer is the same engine

@@ -70,7 +70,10 @@ func listener(e *env, s *setup, echo bool) func(id int64, nc net.Conn) {
 			if err == nil {
 				err = p.frame(tag{time: s.now(), conn: id, peer: peer}, f)
 				if err == nil && echo {
-					err = c.WriteFrame(f)
+					// Buffered: the Conn writes the replies before it next
+					// waits for the network (and on Close), so a pipelined
+					// burst is echoed in one write, not one per frame.
+					err = c.BufferFrame(f)
 				}
 				if err == nil {
 					continue

@@ -178,8 +178,11 @@ func handle(ctx context.Context, c *framing.Conn, answer func(req []byte) []byte
 			}
 			return
 		}
+		// Buffered: the Conn writes the answers before it next waits for
+		// the network, so a pipelining client's burst is answered in one
+		// write; a failed write shows on the next BufferFrame.
 		c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := c.WriteFrame(answer(req)); err != nil {
+		if err := c.BufferFrame(answer(req)); err != nil {
 			logf("%v: %v", c.RemoteAddr(), err)
 			return
 		}
@@ -202,7 +205,7 @@ func shutdown(c *framing.Conn, answer func(req []byte) []byte, logf func(string,
 			break
 		}
 		c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := c.WriteFrame(answer(req)); err != nil {
+		if err := c.BufferFrame(answer(req)); err != nil {
 			logf("%v: %v", c.RemoteAddr(), err)
 			return
 		}
