@@ -3,7 +3,7 @@ package fuzz
 import (
 	"fmt"
 	"io"
-	"math/rand"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,7 +126,7 @@ type cutter struct {
 func (c Cutting) start() *cutter {
 	s := &cutter{c: c}
 	if c.kind == cutRandom {
-		s.rng = rand.New(rand.NewSource(c.seed))
+		s.rng = rand.New(rand.NewPCG(uint64(c.seed), 0))
 	}
 	return s
 }
@@ -139,7 +139,7 @@ func (s *cutter) next() int64 {
 	case cutEvery:
 		k = int64(s.c.n)
 	case cutRandom:
-		k = 1 + int64(s.rng.Intn(s.c.n))
+		k = 1 + int64(s.rng.IntN(s.c.n))
 	case cutAt:
 		if s.i >= len(s.c.at) {
 			return 0

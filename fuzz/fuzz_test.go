@@ -2,6 +2,10 @@ package fuzz_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/framekit/framekit/delimiter"
@@ -139,5 +143,60 @@ func FuzzPush(f *testing.F) {
 			return
 		}
 		fuzz.Push(t, dec, data, fuzz.CutBytes(cuts))
+	})
+}
+
+// corpus reads the committed seed corpus of a fuzz target: each entry's
+// []byte arguments.
+func corpus(b *testing.B, target string) [][][]byte {
+	dir := filepath.Join("testdata", "fuzz", target)
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out [][][]byte
+	for _, f := range files {
+		text, err := os.ReadFile(filepath.Join(dir, f.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var args [][]byte
+		for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n")[1:] {
+			s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(line, "[]byte("), ")"))
+			if err != nil {
+				b.Fatalf("%s: %q: %v", f.Name(), line, err)
+			}
+			args = append(args, []byte(s))
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+// BenchmarkTargetBodies runs the bodies of FuzzDecode and FuzzRoundTrip
+// on their committed seed corpora: ns/op is the time per exec, averaged
+// over the corpus.
+//
+//	go test -run '^$' -bench TargetBodies -benchmem ./fuzz
+func BenchmarkTargetBodies(b *testing.B) {
+	b.Run("Decode", func(b *testing.B) {
+		entries := corpus(b, "FuzzDecode")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e := entries[i%len(entries)]
+			if dec, _, _ := codecFrom(e[0]); dec != nil {
+				fuzz.Decode(b, dec, e[1])
+			}
+		}
+	})
+	b.Run("RoundTrip", func(b *testing.B) {
+		entries := corpus(b, "FuzzRoundTrip")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e := entries[i%len(entries)]
+			if _, codec, ok := codecFrom(e[0]); ok && codec != nil {
+				fuzz.RoundTrip(b, codec, fuzz.SplitPayloads(e[1]), fuzz.CutBytes(e[2]))
+			}
+		}
 	})
 }

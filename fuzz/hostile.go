@@ -141,13 +141,6 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// allocatedAlone is allocated for callers outside a check.
-func allocatedAlone(f func()) uint64 {
-	measureMu.RLock()
-	defer measureMu.RUnlock()
-	return allocated(f)
-}
-
 // leastAllocated runs measure (which feeds a fresh framer and returns the
 // bytes it allocated) until it comes in under bound, at most three times,
 // and returns the last figure: a framer over the bound is over it every

@@ -29,10 +29,17 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 	for _, b := range data[:min(len(data), 8)] {
 		seed = seed<<8 | int64(b)
 	}
+	rec := newRecorder(len(data)+3, len(data)) // reused by each run
 	for _, limit := range []int{64, framing.DefaultMaxFrameSize} {
 		for _, skip := range []bool{false, true} {
 			for _, cut := range []Cutting{CutWhole(), CutRandom(seed, 9)} {
-				if msg := decodeOnce(dec, data, limit, skip, cut); msg != "" {
+				// Memory is measured with the bytes whole under the fail
+				// policy, where a header's claim meets every byte at once,
+				// through a budget (which sees every buffer the Reader
+				// holds without stopping the world); the other runs read
+				// without options, on the Reader's plain path.
+				measure := !skip && cut.kind == cutWhole
+				if msg := decodeOnce(rec, dec, data, limit, skip, cut, measure); msg != "" {
 					t.Fatalf("fuzz.Decode (seed %d): %d bytes %x, limit %d, skip %v, %v: %s", seed, len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
 				}
 			}
@@ -40,19 +47,25 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 	}
 }
 
-func decodeOnce(dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting) string {
+func decodeOnce(rec *recorder, dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting, measure bool) string {
 	opts := &framing.Options{MaxFrameSize: limit}
 	if skip {
 		opts.Oversize = framing.Skip
 	}
 	src := NewReader(bytes.NewReader(data), cut)
-	rec := newRecorder(len(data)+3, len(data))
-	h := hostileRun{size: len(data), limit: limit, strict: true, measured: true}
-	h.alloc = allocatedAlone(func() {
-		r := framing.NewReader(src, traceStream(dec, len(data)), opts)
-		readLoop(frameSource{next: r.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
-	})
-	h.res, h.ended = rec.results()
+	rec.res, rec.arena, rec.ended = rec.res[:0], rec.arena[:0], false
+	h := hostileRun{size: len(data), limit: limit, strict: true, measured: measure}
+	var rd io.Reader = src
+	if measure {
+		opts.Budget = framing.NewBudget(1 << 40)
+		rd = &budgetSampler{r: src, b: opts.Budget}
+	}
+	r := framing.NewReader(rd, traceStream(dec, len(data)), opts)
+	readLoop(frameSource{next: r.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
+	if measure {
+		h.alloc = uint64(rd.(*budgetSampler).peak)
+	}
+	h.res, h.ended = rec.res, rec.ended // no copy: nothing else holds rec
 	return h.verdict()
 }
 
@@ -135,4 +148,17 @@ func CutBytes(cuts []byte) Cutting {
 		at = append(at, off)
 	}
 	return CutAt(at...)
+}
+
+// budgetSampler is a source that records the most a Reader held from its
+// budget when it read (a Reader grows its buffer before it reads into it).
+type budgetSampler struct {
+	r    io.Reader
+	b    *framing.Budget
+	peak int64
+}
+
+func (s *budgetSampler) Read(p []byte) (int, error) {
+	s.peak = max(s.peak, s.b.InUse())
+	return s.r.Read(p)
 }

@@ -192,6 +192,10 @@ func panicked(v any) error {
 }
 
 func isPanic(err error) bool {
-	var p *panicError
-	return errors.As(err, &p)
+	for ; err != nil; err = errors.Unwrap(err) { // no errors.As: it allocates, once per result
+		if _, ok := err.(*panicError); ok {
+			return true
+		}
+	}
+	return false
 }
