@@ -42,9 +42,37 @@ func Classify(err error) ErrorClass {
 	if err == nil {
 		return Temporary
 	}
-	if c, ok := err.(interface{ ErrorClass() ErrorClass }); ok {
-		return c.ErrorClass() // without errors.As, which allocates
+	// The chain is walked by hand (errors.As allocates, and io.EOF and
+	// every network error would pay it); a chain that branches or has an
+	// As method takes errors.As.
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if c, ok := e.(interface{ ErrorClass() ErrorClass }); ok {
+			return c.ErrorClass()
+		}
+		if unusualChain(e) {
+			return classifyAs(err)
+		}
 	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if t, ok := e.(interface{ Timeout() bool }); ok && t.Timeout() {
+			return Temporary
+		}
+	}
+	return Fatal
+}
+
+// unusualChain reports an error that errors.As treats otherwise than a
+// walk of Unwrap: several wrapped errors, or an As method.
+func unusualChain(e error) bool {
+	switch e.(type) {
+	case interface{ Unwrap() []error }, interface{ As(any) bool }:
+		return true
+	}
+	return false
+}
+
+// classifyAs is Classify through errors.As.
+func classifyAs(err error) ErrorClass {
 	var c interface{ ErrorClass() ErrorClass }
 	if errors.As(err, &c) {
 		return c.ErrorClass()
