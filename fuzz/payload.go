@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"errors"
 	randv1 "math/rand"
 	"math/rand/v2"
 )
@@ -100,6 +101,20 @@ func (s *suite) oversized(r *rand.Rand) (ps [][]byte, limit int, msg string) {
 		limit = longest - 1 // fixed-size frames: every frame is over
 	}
 	return ps, limit, ""
+}
+
+// overStream encodes the payloads of oversized: the stream and the limit
+// to read it with; nil when no payload can be over a limit.
+func (s *suite) overStream(r *rand.Rand) (*encoded, int, error) {
+	ps, limit, msg := s.oversized(r)
+	switch {
+	case msg != "":
+		return nil, 0, errors.New(msg)
+	case limit < 1:
+		return nil, 0, nil
+	}
+	e, err := s.encode(ps)
+	return e, limit, err
 }
 
 func lens(ps [][]byte) []int {

@@ -334,16 +334,12 @@ func (s *suite) readPaths() []*Failure {
 		return []*Failure{s.fail("readpaths", nil, "%v", err)}
 	}
 	cases = append(cases, streamCase{fmt.Sprintf("frames of %v bytes", lens(big.payloads)), big.stream, def, []bool{false}})
-	ps, limit, msg := s.oversized(r)
-	if msg != "" {
-		return []*Failure{s.fail("readpaths", nil, "%s", msg)}
+	over, limit, err := s.overStream(r)
+	if err != nil {
+		return []*Failure{s.fail("readpaths", nil, "%v", err)}
 	}
-	if limit >= 1 {
-		over, err := s.encode(ps)
-		if err != nil {
-			return []*Failure{s.fail("readpaths", nil, "%v", err)}
-		}
-		cases = append(cases, streamCase{fmt.Sprintf("frames of %v bytes, some over the limit", lens(ps)), over.stream, []int{limit}, []bool{false, true}})
+	if over != nil {
+		cases = append(cases, streamCase{fmt.Sprintf("frames of %v bytes, some over the limit", lens(over.payloads)), over.stream, []int{limit}, []bool{false, true}})
 	}
 	for i, h := range s.o.Hostile {
 		cases = append(cases, streamCase{fmt.Sprintf("Options.Hostile[%d]", i), h, []int{64, framing.DefaultMaxFrameSize}, []bool{false, true}})

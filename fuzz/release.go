@@ -86,15 +86,11 @@ func (s *suite) budget() []*Failure {
 	if mid == e.start(1) {
 		cases = cases[:1] // one-byte frames: no frame can be cut inside
 	}
-	ps, limit, msg := s.oversized(r)
-	if msg != "" {
-		return []*Failure{s.fail("budget", nil, "%s", msg)}
+	over, limit, err := s.overStream(r)
+	if err != nil {
+		return []*Failure{s.fail("budget", nil, "%v", err)}
 	}
-	if limit >= 1 {
-		over, err := s.encode(ps)
-		if err != nil {
-			return []*Failure{s.fail("budget", nil, "%v", err)}
-		}
+	if over != nil {
 		cases = append(cases,
 			budgetCase{"a fatal error (a frame over MaxFrameSize under framing.Fail)", func(o *framing.Options) string {
 				o.MaxFrameSize = limit
