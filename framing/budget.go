@@ -129,10 +129,18 @@ func (x *readerExt) take(n int64) error {
 		return nil
 	}
 	dl := x.callerDeadline()
+	guard := false
 	if !x.frameStart.IsZero() && (dl.IsZero() || x.guardAt.Before(dl)) {
-		dl = x.guardAt
+		dl, guard = x.guardAt, true
 	}
 	if err := x.budget.take(n, x.budgetWait, dl); err != nil {
+		if guard && Classify(err) == Temporary {
+			// The wait ran into the guard's deadline, not the caller's:
+			// no memory came in the frame's time. The server's shortage,
+			// not the peer's slowness nor a deadline of the caller's (a
+			// Temporary error would have a retrying caller spin).
+			return &BudgetError{Want: n, InUse: x.budget.InUse(), Budget: x.budget.Size()}
+		}
 		return err
 	}
 	x.charge.held.Add(n)

@@ -180,10 +180,11 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 //	}
 //
 // The end of the stream (io.EOF) ends the loop without being yielded. An
-// error the stream goes on after (Temporary: a deadline; Rejected: a frame
-// skipped or refused) is yielded and iteration goes on if the loop does;
-// any other error is yielded last. Each frame is ReadFrame's: valid until
-// the next iteration.
+// error the stream goes on after (Rejected: a frame skipped or refused;
+// Temporary: a deadline) is yielded and iteration goes on if the loop
+// does, except that after a deadline it ends unless the loop moved the
+// read deadline (every read would fail again at once). Any other error is
+// yielded last. Each frame is ReadFrame's: valid until the next iteration.
 func (c *Conn) Frames() func(yield func([]byte, error) bool) {
 	return func(yield func([]byte, error) bool) {
 		for {
@@ -198,6 +199,14 @@ func (c *Conn) Frames() func(yield func([]byte, error) bool) {
 			case Classify(err) == Fatal:
 				yield(nil, err)
 				return
+			case Classify(err) == Temporary:
+				dl, _ := c.Deadlines()
+				if !yield(nil, err) {
+					return
+				}
+				if now, _ := c.Deadlines(); now.Equal(dl) && !dl.IsZero() && !time.Now().Before(dl) {
+					return // the same deadline, past: the loop would spin
+				}
 			case !yield(nil, err):
 				return
 			}

@@ -63,6 +63,17 @@ func TestConnFrames(t *testing.T) {
 			t.Errorf("got %+v, want a temporary timeout, then late", got)
 		}
 	})
+	t.Run("a deadline not moved ends the loop", func(t *testing.T) {
+		a, b := net.Pipe()
+		defer a.Close()
+		c := framing.NewConn(b, lengthprefix.U16BE, nil)
+		c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		n := 0
+		got := collect(c, func(step) bool { n++; return n < 100 }) // a loop that just goes on (bounded, should it spin)
+		if len(got) != 1 || framing.Classify(got[0].err) != framing.Temporary {
+			t.Errorf("got %d results (%+v...), want the timeout once", len(got), got[0])
+		}
+	})
 	t.Run("a fatal error is the last", func(t *testing.T) {
 		a, b := net.Pipe()
 		c := framing.NewConn(b, lengthprefix.U16BE, &framing.Options{MaxFrameSize: 3})

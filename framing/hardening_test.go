@@ -588,3 +588,34 @@ func TestStatsAndOnReject(t *testing.T) {
 		t.Fatalf("frames %q", frames)
 	}
 }
+
+// TestBudgetWaitEndsAtTheGuardAsBudgetError: a read waiting for budget
+// memory that the guard's deadline ends fails with a fatal *BudgetError,
+// not the Temporary timeout the caller never set (a retrying caller would
+// spin on it) nor a *SlowPeerError (the peer sent its frame at once).
+func TestBudgetWaitEndsAtTheGuardAsBudgetError(t *testing.T) {
+	b := framing.NewBudget(48 << 10)
+	a1, a2 := fuzz.Pipe(&fuzz.PipeOptions{Buffer: 1 << 20})
+	defer a1.Close()
+	holder := framing.NewConn(a2, lengthprefix.U32BE, &framing.Options{Budget: b})
+	defer holder.Close()
+	a1.Write(binary.BigEndian.AppendUint32(nil, 30<<10))
+	a1.Write(make([]byte, 20<<10))
+	holder.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := holder.ReadFrame(); framing.Classify(err) != framing.Temporary || b.InUse() < 30<<10 {
+		t.Fatalf("the holder: %v, holding %d bytes; want a timeout holding its partial frame", err, b.InUse())
+	}
+	c1, c2 := fuzz.Pipe(&fuzz.PipeOptions{Buffer: 1 << 20})
+	defer c1.Close()
+	stats := new(framing.Stats)
+	c := framing.NewConn(c2, lengthprefix.U32BE, &framing.Options{Budget: b, BudgetWait: true, FrameTimeout: 100 * time.Millisecond, Stats: stats})
+	defer c.Close()
+	c1.Write(append(binary.BigEndian.AppendUint32(nil, 32<<10), make([]byte, 32<<10)...))
+	_, err := c.ReadFrame()
+	if !errors.Is(err, framing.ErrBudget) || framing.Classify(err) != framing.Fatal {
+		t.Fatalf("a frame waiting for memory past the guard's deadline: %v (%T, %v); want a fatal *BudgetError", err, err, framing.Classify(err))
+	}
+	if st := stats.Snapshot(); st.OverBudget != 1 || st.SlowPeers != 0 {
+		t.Errorf("Stats: over_budget %d, slow_peers %d; want 1, 0", st.OverBudget, st.SlowPeers)
+	}
+}

@@ -68,8 +68,11 @@ type Options struct {
 	// Budget, when set, is read-buffer memory shared by every Reader
 	// using these options: a Reader draws the buffer for a partial frame
 	// from it, and fails with a *BudgetError when it cannot (or waits,
-	// with BudgetWait, until memory is given back, the caller's read
-	// deadline passes, or the slow-peer guard fires).
+	// with BudgetWait, until memory is given back or the caller's read
+	// deadline passes, which returns the caller's Temporary timeout; with
+	// the slow-peer guard on, at most until the frame's guard deadline,
+	// which fails with a *BudgetError: the server's shortage, not the
+	// peer's slowness).
 	Budget     *Budget
 	BudgetWait bool
 

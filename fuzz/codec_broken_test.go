@@ -237,3 +237,28 @@ func TestFuzzBodiesReportDecoderPanics(t *testing.T) {
 		t.Errorf("fuzz.Push on U16BE: %s", msg)
 	}
 }
+
+// greedy is U32BE whose decoder allocates whatever a header declares.
+type greedy struct{ *lengthprefix.Codec }
+
+var greedySink []byte
+
+func (g greedy) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	if len(buf) >= 4 {
+		greedySink = make([]byte, int(buf[0])<<24|int(buf[1])<<16|int(buf[2])<<8|int(buf[3]))
+	}
+	return g.Codec.Decode(buf, atEOF, st)
+}
+
+// TestDecodeCatchesGreedyDecoders: fuzz.Decode reports a decoder that
+// allocates what a header claims (64 MiB for 7 bytes), not only the
+// Reader's buffers.
+func TestDecodeCatchesGreedyDecoders(t *testing.T) {
+	msg := fuzzBody(t, func(tb testing.TB) {
+		fuzz.Decode(tb, greedy{lengthprefix.U32BE}, []byte{0x03, 0xff, 0xff, 0xff, 1, 2, 3})
+	})
+	if !strings.Contains(msg, "reading 7 bytes allocated") {
+		t.Errorf("fuzz.Decode did not report the allocation: %q", msg)
+	}
+	greedySink = nil
+}
