@@ -72,7 +72,7 @@
 //     under framing.Skip, like any oversized frame, and the next frame is
 //     read) while the Reader's buffers, its allocations and the heap in use
 //     (sampled as the bytes arrive) stay within 8 times the limit plus
-//     512 KiB;
+//     512 KiB, and any error is framing's too-large or corrupt;
 //   - budget (codecs): every byte a Reader draws from a framing.Budget is
 //     back however the connection ends: with the error that ends the stream
 //     (io.EOF, an unexpected EOF, a fatal error; after rejected errors and
@@ -81,9 +81,10 @@
 //     ReadBody's Body half read, Reader.Release and Deframer.Release;
 //   - stats (codecs): framing.Stats agree with what the reads returned
 //     (FramesRead, BytesRead, Largest, Skipped, TooLarge, Corrupt,
-//     OverBudget) through a Conn and a Deframer, for frames, frames over a
-//     limit under both policies, random bytes and a frame refused by a
-//     budget; and FramesWritten and BytesWritten with what was written.
+//     OverBudget) through a Conn and a Deframer (pushed 4 KiB at a time),
+//     for frames, frames over a limit under both policies, random bytes
+//     and a frame refused by a budget; and FramesWritten and BytesWritten
+//     with what was written.
 //
 // Every payload a codec's suite writes is also held to the encoder's
 // contract: a refused payload is refused with a *framing.PayloadError and

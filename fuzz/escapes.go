@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -154,6 +155,7 @@ func escapeVerdict(res []result, good []byte, skip bool) string {
 	if len(res) == 0 || res[0].err == nil {
 		return "the escapes were not refused: the first read returned a frame"
 	}
+	goods := 0
 	for i, re := range res {
 		switch {
 		case isPanic(re.err):
@@ -161,11 +163,14 @@ func escapeVerdict(res []result, good []byte, skip bool) string {
 		case re.err == nil && !bytes.Equal(re.frame, good):
 			return fmt.Sprintf("read %d returned a %s, want only the good frame", i, describe(re.frame))
 		case isEOF(re.err):
-			if i < 2 || res[i-1].err != nil {
-				return "the frame after the escapes was not read before io.EOF"
+			if goods != 1 || res[i-1].err != nil {
+				return "the frame after the escapes was not read once, last, before io.EOF"
 			}
 			return ""
 		case re.err == nil:
+			goods++
+		case !errors.Is(re.err, framing.ErrFrameTooLarge) && !errors.Is(re.err, framing.ErrCorrupt):
+			return fmt.Sprintf("read %d: %q (%T), want the frame refused as too large or corrupt", i, re.err, re.err)
 		case framing.Classify(re.err) == framing.Temporary:
 			return fmt.Sprintf("read %d: %q is classified temporary", i, re.err)
 		case framing.Classify(re.err) == framing.Fatal && skip:

@@ -65,7 +65,7 @@ func TestSuiteCatchesBrokenReaders(t *testing.T) {
 		}, "budget", []string{"a Reader released after a read deadline inside a frame", "bytes of the budget are still held"}},
 		{"frames lost behind the caller's back", func(s *suite) {
 			s.newConn = func(nc net.Conn, o *framing.Options) framedConn { return &dropper{Conn: framing.NewConn(nc, codec, o)} }
-		}, "stats", []string{"through a Conn", "FramesRead 32, the reads gave 26"}},
+		}, "stats", []string{"through a Conn", "Stats say FramesRead", "the reads gave"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,12 +124,12 @@ func (s *suite) statsConn(c statsCase) string {
 	o.Stats = new(framing.Stats)
 	fr := s.newConn(b, &o)
 	defer fr.Close()
-	// A frame over the budget must be refused (the push engine may hand it
-	// out of the pushed bytes without a buffer).
 	return s.statsRead(fr.ReadFrame, o.Stats, o.Budget != nil)
 }
 
-// statsPush is statsConn through the push engine, the stream pushed whole.
+// statsPush is statsConn through the push engine, the stream pushed in
+// pieces of up to 4 KiB (so that a large frame is buffered, and a budget
+// can refuse it).
 func (s *suite) statsPush(c statsCase) string {
 	o := c.o
 	o.Stats = new(framing.Stats)
@@ -138,9 +138,13 @@ func (s *suite) statsPush(c statsCase) string {
 	}
 	d := framing.NewDeframer(s.codec, &o)
 	defer d.Release()
-	d.Push(bytes.Clone(c.stream))
-	d.End()
-	return s.statsRead(d.Next, o.Stats, false)
+	p := &pusher{d: d}
+	data := bytes.Clone(c.stream) // a decoder may unstuff pushed bytes in place
+	for len(data) > 0 {
+		n := min(len(data), 4<<10)
+		p.pieces, data = append(p.pieces, data[:n]), data[n:]
+	}
+	return s.statsRead(p.next, o.Stats, o.Budget != nil)
 }
 
 // statsRead reads with next until the stream ends, counting what the reads
