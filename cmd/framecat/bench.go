@@ -197,9 +197,12 @@ func runBench(c framing.Codec, opts *framing.Options, payload []byte, conns int,
 						return
 					}
 					first.Do(func() { start = time.Now(); close(started) })
+					// The time is taken before the frame is counted, so a
+					// frame in the count arrived before the count was read.
+					at := time.Now()
 					frames.Add(1)
 					if hooks.received != nil {
-						hooks.received(time.Now())
+						hooks.received(at)
 					}
 				}
 			}()
