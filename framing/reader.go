@@ -311,12 +311,13 @@ func (r *Reader) fill() (int, error) {
 	midFrame := e.end > e.start || e.discard > 0 || e.skipping || e.loc.total > 0
 	if e.start == e.end {
 		e.start, e.end = 0, 0
-		if e.pooled != nil && shrinkAtBoundary(len(e.buf), e.lastFill, int(e.initSize), e.lastFrame) {
+		if e.pooled != nil && !r.busy() && shrinkAtBoundary(len(e.buf), e.lastFill, int(e.initSize), e.lastFrame) {
 			e.release()
 		}
 	}
 	buffered := e.end - e.start
 	want, exact := max(e.need, buffered+1), e.loc.total > 0
+	busy := r.busy() // before the inline buffer is traded below
 	if e.discard > 0 {
 		// Drop skipped bytes through a buffer of the initial size, never
 		// larger: they are not kept.
@@ -334,10 +335,38 @@ func (r *Reader) fill() (int, error) {
 			return 0, err
 		}
 	}
+	if busy && e.discard == 0 && want <= len(e.buf)/2 {
+		// A busy stream of small frames: read it in pieces of up to
+		// busyReadSize, as a bufio.Reader of that size would, so that a
+		// server answering each read makes that many fewer system calls.
+		if len(e.buf) < busyReadSize {
+			if err := e.resize(min(2*len(e.buf), busyReadSize)); err != nil {
+				return 0, err
+			}
+		} else if e.start+want > len(e.buf) {
+			copy(e.buf, e.buf[e.start:e.end])
+			e.start, e.end = 0, buffered
+		}
+	}
 	if err := e.room(buffered+1, want, exact); err != nil {
 		return 0, err
 	}
 	return r.readInto(want, exact, midFrame)
+}
+
+// busyReadSize is the largest read buffer a busy stream of small frames
+// grows to (see busy).
+const busyReadSize = 64 << 10
+
+// busy reports whether the last read filled at least half of a pooled
+// buffer of at most busyReadSize, so that more bytes are likely waiting:
+// then the buffer is kept at frame boundaries and grows, doubling, up to
+// busyReadSize. A read that does not fill it ends that (the buffer is
+// given back at the next boundary). Not under a memory budget, which
+// frames that fit a small buffer should not be charged for.
+func (r *Reader) busy() bool {
+	e := &r.e
+	return e.pooled != nil && e.lastBig && len(e.buf) <= busyReadSize && (e.x == nil || e.x.budget == nil)
 }
 
 // readInto is fill's read loop: it reads into the free space until want
