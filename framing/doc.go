@@ -27,9 +27,13 @@
 // declared size, and go back to a shared pool at a frame boundary. An idle
 // Reader holds no buffer, with one exception: when its last read filled
 // the buffer (a busy stream, more bytes likely waiting), it keeps that
-// buffer for the next read, which may then block; the buffer kept is at
-// most four times Options.InitialBufferSize unless the stream's frames are
-// that large. Conn.Close and Reader.Release give every buffer back.
+// buffer for the next read, which may then block. While reads keep filling
+// it, a stream of small frames is read in pieces that double up to 64 KiB
+// (so that a server answering each read writes once per 64 KiB, as a
+// bufio.Reader of that size would; not under a memory budget); otherwise
+// the buffer kept is at most four times Options.InitialBufferSize unless
+// the stream's frames are that large. Conn.Close and Reader.Release give
+// every buffer back.
 // Nothing is rescanned: the cost is linear in the bytes read.
 //
 // # Errors

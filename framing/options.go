@@ -36,8 +36,9 @@ type Options struct {
 	Oversize OversizePolicy
 	// InitialBufferSize is the first size of the read buffer taken from the
 	// pool when a frame outgrows the Reader's inline buffer; it then grows
-	// with the bytes received, at most doubling per step. Zero means
-	// DefaultInitialBufferSize.
+	// with the bytes received, at most doubling per step (and, on a busy
+	// stream whose reads fill it, up to 64 KiB: see the package doc). Zero
+	// means DefaultInitialBufferSize.
 	InitialBufferSize int
 
 	// FrameTimeout, when positive, is how long a frame may take to arrive
