@@ -262,3 +262,33 @@ func TestDecodeCatchesGreedyDecoders(t *testing.T) {
 	}
 	greedySink = nil
 }
+
+// greedySmall is U32BE whose decoder allocates what a header declares in
+// 512-byte pieces, up to 4 MiB: memory the runtime counts only as spans
+// are refilled, not when each piece is made.
+type greedySmall struct{ *lengthprefix.Codec }
+
+var greedyPieces [][]byte
+
+func (g greedySmall) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	if len(buf) >= 4 {
+		n := min(int(buf[0])<<24|int(buf[1])<<16|int(buf[2])<<8|int(buf[3]), 4<<20)
+		greedyPieces = greedyPieces[:0]
+		for ; n > 0; n -= 512 {
+			greedyPieces = append(greedyPieces, make([]byte, 512))
+		}
+	}
+	return g.Codec.Decode(buf, atEOF, st)
+}
+
+// TestDecodeCatchesSmallGreedyAllocations: the cheap allocation count
+// fuzz.Decode takes first sees small allocations too.
+func TestDecodeCatchesSmallGreedyAllocations(t *testing.T) {
+	msg := fuzzBody(t, func(tb testing.TB) {
+		fuzz.Decode(tb, greedySmall{lengthprefix.U32BE}, []byte{0x03, 0xff, 0xff, 0xff, 1, 2, 3})
+	})
+	if !strings.Contains(msg, "reading 7 bytes allocated") {
+		t.Errorf("fuzz.Decode did not report the allocation: %q", msg)
+	}
+	greedyPieces = nil
+}

@@ -68,25 +68,32 @@ func decodeOnce(rec *recorder, dec framing.Decoder, data []byte, limit int, skip
 	if skip {
 		opts.Oversize = framing.Skip
 	}
-	src := NewReader(bytes.NewReader(data), cut)
-	rec.res, rec.arena, rec.ended = rec.res[:0], rec.arena[:0], false
 	h := hostileRun{size: len(data), limit: limit, strict: true, measured: m != measureNone}
-	var rd io.Reader = src
 	var sampler *budgetSampler
 	if m == measureBudget {
 		opts.Budget = framing.NewBudget(1 << 40)
-		sampler = &budgetSampler{r: src, b: opts.Budget}
-		rd = sampler
 	}
+	// read reads data from the start; the allocation measure may run it twice.
 	read := func() {
+		rec.res, rec.arena, rec.ended = rec.res[:0], rec.arena[:0], false
+		var rd io.Reader = NewReader(bytes.NewReader(data), cut)
+		if opts.Budget != nil {
+			sampler = &budgetSampler{r: rd, b: opts.Budget}
+			rd = sampler
+		}
 		r := framing.NewReader(rd, traceStream(dec, len(data)), opts)
 		readLoop(frameSource{next: r.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
 	}
 	switch m {
 	case measureAlloc:
-		measureMu.RLock()
-		h.alloc = allocated(read)
-		measureMu.RUnlock()
+		// First the cheap count, which does not stop the world; only a
+		// reading over the bound is taken again with the exact one before
+		// the decoder is blamed (see allocatedApprox).
+		if h.alloc = allocatedApprox(read); h.alloc > allocBound(len(data)) {
+			measureMu.RLock()
+			h.alloc = allocated(read)
+			measureMu.RUnlock()
+		}
 	case measureBudget:
 		read()
 		h.alloc = uint64(sampler.peak)
