@@ -274,8 +274,8 @@ func benchLines(b *testing.B, chunk int, lineSizes ...int) {
 // BenchmarkLines reads lines with the whole stream available.
 func BenchmarkLines(b *testing.B) { benchLines(b, 0, 64, 4<<10) }
 
-// BenchmarkLines7 reads 1 MiB lines delivered 7 bytes per Read.
-func BenchmarkLines7(b *testing.B) { benchLines(b, 7, 1<<20) }
+// BenchmarkLines7 reads lines of 16 B to 1 MiB delivered 7 bytes per Read.
+func BenchmarkLines7(b *testing.B) { benchLines(b, 7, 16, 256, 4<<10, 1<<20) }
 
 // BenchmarkIdleHeap measures the heap each idle framed connection holds
 // beyond its raw conn (B/conn), 10,000 over net.Pipe and 2,000 over
