@@ -14,7 +14,8 @@ import (
 // its end, a hold-mode Deframer is pushed all of it, and what Next
 // consumed is discarded from its front.
 type loopBuffer struct {
-	buf []byte
+	buf    []byte
+	rounds int
 }
 
 // holdAll feeds data to a hold-mode d through a loopBuffer in pieces of
@@ -43,9 +44,12 @@ func holdAll(t *testing.T, d *Deframer, data []byte, next func() int) ([][]byte,
 		if d.Buffered() != 0 {
 			t.Fatalf("hold mode copied %d bytes into the Deframer", d.Buffered())
 		}
-		// Discard the consumed bytes; a fresh array each time, as a loop
-		// may move its bytes between events.
-		lb.buf = append([]byte(nil), lb.buf[len(lb.buf)-d.Held():]...)
+		// Discard the consumed bytes; every 16th round into a fresh
+		// array, as a loop may move its bytes between events.
+		lb.buf = lb.buf[len(lb.buf)-d.Held():]
+		if lb.rounds++; lb.rounds%16 == 0 {
+			lb.buf = append([]byte(nil), lb.buf...)
+		}
 		return nil
 	}
 	for len(data) > 0 {
