@@ -128,3 +128,16 @@ func (e *engine) giveHeld() {
 		e.held = 0
 	}
 }
+
+// Idle reports whether the Deframer is at a frame boundary with nothing to
+// keep: no byte held, buffered or pushed and unconsumed, no frame being
+// skipped, no codec state that outlives a frame (DecodeState.Stream), no
+// error. An event loop with many idle connections can then give the
+// Deframer back to a pool and keep only Offset: a pooled Deframer, made
+// with the same Decoder and Options and Reset to that offset, goes on with
+// the stream exactly as this one would (only Kind is forgotten).
+func (d *Deframer) Idle() bool {
+	e := &d.e
+	return e.err == nil && !d.ended && e.end == e.start && len(d.in) == 0 && e.discard == 0 &&
+		!e.skipping && e.loc.total == 0 && e.st.Stream == 0 && e.st.Scanned == 0 && e.held == 0
+}

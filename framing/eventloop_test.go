@@ -341,3 +341,47 @@ func TestGuard(t *testing.T) {
 		t.Fatalf("MinRate deadline %v, want %v", at, want)
 	}
 }
+
+// TestIdleReuse: a Deframer is Idle only at a boundary with nothing kept,
+// and one Reset to its Offset goes on with the stream, errors at the same
+// offsets.
+func TestIdleReuse(t *testing.T) {
+	d := NewDeframer(u32{}, nil)
+	d.Hold()
+	if !d.Idle() {
+		t.Fatal("a new Deframer is not Idle")
+	}
+	data := u32Stream([]byte("one"), []byte("two"))
+	d.Push(data[:9])
+	if f, err := d.Next(); err != nil || string(f) != "one" {
+		t.Fatal(f, err)
+	}
+	if _, err := d.Next(); err != ErrNeedMore {
+		t.Fatal(err)
+	}
+	if d.Idle() {
+		t.Fatal("Idle with 2 bytes of a frame held")
+	}
+	d.Push(data[7:])
+	if f, err := d.Next(); err != nil || string(f) != "two" {
+		t.Fatal(f, err)
+	}
+	if _, err := d.Next(); err != ErrNeedMore || !d.Idle() || d.Offset() != int64(len(data)) {
+		t.Fatalf("after the frames: %v, Idle %v, Offset %d", err, d.Idle(), d.Offset())
+	}
+	fresh := NewDeframer(nl{}, nil)
+	fresh.Reset(100)
+	fresh.Push([]byte("a\nBAD\n"))
+	if f, err := fresh.Next(); err != nil || string(f) != "a" {
+		t.Fatal(f, err)
+	}
+	_, err := fresh.Next()
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Offset != 102 {
+		t.Fatalf("corrupt frame after Reset(100): %v, want offset 102", err)
+	}
+	fresh.End()
+	if fresh.Idle() {
+		t.Fatal("Idle after End")
+	}
+}
