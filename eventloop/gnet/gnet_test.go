@@ -17,7 +17,7 @@ import (
 // server is a Handler that learns its port once gnet has bound it.
 type server struct {
 	*gnetframe.Handler
-	eng  chan gnet.Engine
+	eng chan gnet.Engine
 }
 
 func (s *server) OnBoot(eng gnet.Engine) gnet.Action {
