@@ -69,16 +69,17 @@ type connKey struct{}
 // Conn is a framed netpoll connection.
 type Conn struct {
 	netpoll.Connection
-	l       *loop
-	mu      sync.Mutex        // the reading side: OnRequest against the close callback
-	wmu     sync.Mutex        // one writer at a time on netpoll's Writer
-	d       *framing.Deframer // nil while idle (pooled)
-	offset  int64             // stream offset, while d is nil
-	want    int               // bytes netpoll must hold before decoding again
-	at      time.Time         // the slow-peer guard's deadline, mid-frame
-	ended   bool
-	closing atomic.Bool // Close was called
-	ctx     any
+	l        *loop
+	mu       sync.Mutex        // the reading side: OnRequest against the close callback
+	wmu      sync.Mutex        // one writer at a time on netpoll's Writer
+	d        *framing.Deframer // nil while idle (pooled)
+	offset   int64             // stream offset, while d is nil
+	want     int               // bytes netpoll must hold before decoding again
+	at       time.Time         // the slow-peer guard's deadline, mid-frame
+	ended    bool
+	closing  atomic.Bool // Close was called
+	buffered bool        // frames are buffered in netpoll's Writer (under wmu)
+	ctx      any
 }
 
 // Context returns the value set with SetContext.
@@ -180,9 +181,14 @@ func (c *Conn) round(r netpoll.Reader, end bool) {
 		if framing.Classify(err) == framing.Rejected {
 			continue // a skipped frame: told to Options.OnReject
 		}
+		_ = c.Flush() // the replies to the frames before the error
 		c.finish(err)
 		return
 	}
+	// Replies buffered by the callbacks go out before the frames they
+	// may link to are released. A flush fails only on a connection
+	// netpoll has closed, whose end the reading side reports.
+	_ = c.Flush()
 	_ = r.Skip(len(buf) - d.Held())
 	_ = r.Release()
 	c.want = d.Want()
@@ -247,13 +253,50 @@ var scratches = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 6
 // WriteFrame writes p as one frame: the codec's header and trailer in
 // memory netpoll allocates, p linked into its output buffer (netpoll
 // copies payloads of 4 KiB and less, its own rule), sent with one
-// vectored write, returning once written. Any goroutine may call it;
-// frames never interleave.
+// vectored write (with any frames buffered before it), returning once
+// written. Any goroutine may call it; frames never interleave.
 func (c *Conn) WriteFrame(p []byte) error {
-	s := scratches.Get().(*scratch)
-	defer scratches.Put(s)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.put(p); err != nil {
+		return err
+	}
+	c.buffered = false
+	return c.Connection.Writer().Flush()
+}
+
+// BufferFrame queues p as one frame in netpoll's output buffer without
+// sending it. Inside OnFrame, the adapter flushes what a round of
+// callbacks buffered when the round ends, before it releases the frames'
+// memory: the replies to a burst of requests go out in one vectored
+// write. Elsewhere, call Flush; until then p (linked, not copied, when
+// larger than 4 KiB) must stay unchanged. Frames still buffered when the
+// connection closes are dropped. Any goroutine may call it.
+func (c *Conn) BufferFrame(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.put(p); err != nil {
+		return err
+	}
+	c.buffered = true
+	return nil
+}
+
+// Flush sends the frames buffered with BufferFrame.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.buffered {
+		return nil
+	}
+	c.buffered = false
+	return c.Connection.Writer().Flush()
+}
+
+// put appends p's frame to netpoll's output buffer. c.wmu is held.
+func (c *Conn) put(p []byte) error {
+	s := scratches.Get().(*scratch)
+	defer scratches.Put(s)
 	w := c.Connection.Writer()
 	if c.l.wenc == nil {
 		b, err := c.l.cfg.Codec.AppendFrame(s.b[:0], p)
@@ -261,7 +304,7 @@ func (c *Conn) WriteFrame(p []byte) error {
 			return err
 		}
 		s.b = b
-		if _, err := w.WriteBinary(b); err != nil {
+		if err := writeCopy(w, b); err != nil {
 			return err
 		}
 	} else {
@@ -281,9 +324,6 @@ func (c *Conn) WriteFrame(p []byte) error {
 		if err := writeCopy(w, b[n:]); err != nil {
 			return err
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
 	}
 	if c.l.stats != nil {
 		c.l.stats.FramesWritten.Add(1)

@@ -27,7 +27,9 @@ func start(t *testing.T, cfg looptest.Config) *looptest.Server {
 			}
 			// A failed write (the peer gone) is seen by the client's
 			// checks, which read every echo.
-			_ = c.WriteFrame(f)
+			// Buffered, flushed by the adapter at the end of the round
+			// (fanout's writers use WriteFrame).
+			_ = c.BufferFrame(f)
 		},
 		OnClose: func(_ *netpollframe.Conn, err error) { ends <- err },
 	})
