@@ -95,6 +95,7 @@ type Conn struct {
 	fired  atomic.Bool // the guard's timer fired
 	timer  *time.Timer // the slow-peer guard, only mid-frame
 	at     time.Time   // its deadline
+	out    *[]byte     // frames buffered by BufferFrame, until the round ends
 	ctx    any
 }
 
@@ -173,6 +174,7 @@ func (c *Conn) round(end bool) gnet.Action {
 			}
 			c.h.cfg.OnFrame(c, f)
 			if c.ended {
+				_ = c.flush()
 				return gnet.Close // OnFrame closed the connection
 			}
 			continue
@@ -183,7 +185,12 @@ func (c *Conn) round(end bool) gnet.Action {
 		if framing.Classify(err) == framing.Rejected {
 			continue // a skipped frame: told to Options.OnReject
 		}
+		_ = c.flush() // the replies to the frames before the error
 		c.finish(err)
+		return gnet.Close
+	}
+	if c.flush() != nil {
+		c.finish(nil)
 		return gnet.Close
 	}
 	if n := len(buf) - d.Held(); n > 0 {
@@ -278,6 +285,9 @@ func (c *Conn) WriteFrame(p []byte) error {
 	if c.ended {
 		return errClosed
 	}
+	if err := c.flush(); err != nil { // frames buffered before it go first
+		return err
+	}
 	s := scratches.Get().(*scratch)
 	defer scratches.Put(s)
 	iov, err := c.h.encode(s, p)
@@ -289,6 +299,61 @@ func (c *Conn) WriteFrame(p []byte) error {
 	}
 	c.h.count(p)
 	return nil
+}
+
+// copyBelow is the payload size under which BufferFrame copies a frame
+// into the round's buffer; larger payloads go out at once, not copied.
+const copyBelow = 2 << 10
+
+var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// BufferFrame queues p as one frame, to go out with the other frames the
+// round's callbacks buffer in one write when the round ends (the replies
+// to a burst of requests in one system call). A payload of 2 KiB or more
+// is written at once, after the frames buffered before it, without
+// copying it. Call it inside OnFrame.
+func (c *Conn) BufferFrame(p []byte) error {
+	if c.ended {
+		return errClosed
+	}
+	if len(p) >= copyBelow {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		return c.WriteFrame(p)
+	}
+	if c.out == nil {
+		c.out = outs.Get().(*[]byte)
+	}
+	b, err := c.h.cfg.Codec.AppendFrame(*c.out, p)
+	if err != nil {
+		return err
+	}
+	*c.out = b
+	c.h.count(p)
+	if len(b) >= 64<<10 {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush writes the frames BufferFrame buffered, and gives the buffer back
+// (an idle connection holds none).
+func (c *Conn) flush() error {
+	if c.out == nil {
+		return nil
+	}
+	out := c.out
+	c.out = nil
+	var err error
+	if len(*out) > 0 {
+		_, err = c.Conn.Write(*out) // gnet copies what the socket does not take
+	}
+	if cap(*out) <= 64<<10 {
+		*out = (*out)[:0]
+		outs.Put(out)
+	}
+	return err
 }
 
 // AsyncWriteFrame queues p as one frame to be written by the connection's

@@ -92,6 +92,7 @@ type Conn struct {
 	offset  int64             // stream offset, while d is nil
 	timer   *time.Timer       // the slow-peer guard, only mid-frame
 	at      time.Time         // its deadline
+	out     *[]byte           // frames buffered by BufferFrame, until the round ends
 	ended   bool
 	closing atomic.Bool // Close was called
 	ctx     any
@@ -187,6 +188,9 @@ func (c *Conn) round(data []byte, end bool) {
 				c.finish(nil) // OnFrame closed the connection
 				return
 			}
+			if c.out != nil && len(*c.out) >= flushAt {
+				_ = c.flush()
+			}
 			continue
 		}
 		if err == framing.ErrNeedMore {
@@ -195,9 +199,11 @@ func (c *Conn) round(data []byte, end bool) {
 		if framing.Classify(err) == framing.Rejected {
 			continue // a skipped frame: told to Options.OnReject
 		}
+		_ = c.flush() // the replies to the frames before the error
 		c.fail(err)
 		return
 	}
+	_ = c.flush() // a failed write closes the conn: OnClose reports its end
 	if c.l.guarded && c.guard() {
 		return
 	}
@@ -275,6 +281,65 @@ func (c *Conn) finish(err error) {
 func (c *Conn) Close() error {
 	c.closing.Store(true)
 	return c.Conn.Close()
+}
+
+const (
+	// copyBelow is the payload size under which BufferFrame copies a
+	// frame into the round's buffer; larger payloads go out at once, not
+	// copied.
+	copyBelow = 2 << 10
+	// flushAt is the buffered size at which the frames go out before the
+	// round ends.
+	flushAt = 64 << 10
+)
+
+var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// BufferFrame queues p as one frame, to go out with the other frames the
+// round's callbacks buffer in one write when the round ends (the replies
+// to a burst of requests in one system call). A payload of 2 KiB or more
+// is written at once, after the frames buffered before it, without
+// copying it. Call it inside OnFrame; frames written with WriteFrame
+// meanwhile go out before those still buffered.
+func (c *Conn) BufferFrame(p []byte) error {
+	if len(p) >= copyBelow {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		return c.WriteFrame(p)
+	}
+	if c.out == nil {
+		c.out = outs.Get().(*[]byte)
+	}
+	b, err := c.l.cfg.Codec.AppendFrame(*c.out, p)
+	if err != nil {
+		return err
+	}
+	*c.out = b
+	if c.l.stats != nil {
+		c.l.stats.FramesWritten.Add(1)
+		c.l.stats.BytesWritten.Add(int64(len(p)))
+	}
+	return nil
+}
+
+// flush writes the frames BufferFrame buffered, and gives the buffer back
+// (an idle connection holds none). c.mu is held.
+func (c *Conn) flush() error {
+	if c.out == nil {
+		return nil
+	}
+	out := c.out
+	c.out = nil
+	var err error
+	if len(*out) > 0 {
+		_, err = c.Conn.Write(*out) // nbio copies what the socket does not take
+	}
+	if cap(*out) <= 2*flushAt {
+		*out = (*out)[:0]
+		outs.Put(out)
+	}
+	return err
 }
 
 // scratch is a write's header and trailer and its vector, pooled so that

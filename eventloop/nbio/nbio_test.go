@@ -25,9 +25,10 @@ func start(t *testing.T, cfg looptest.Config) *looptest.Server {
 			if cfg.Frame != nil {
 				cfg.Frame(f)
 			}
-			// A failed write (the peer gone) is seen by the client's
-			// checks, which read every echo.
-			_ = c.WriteFrame(f)
+			// Buffered, written when the round ends (fanout's writers
+			// write at once). A failed write (the peer gone) is seen by
+			// the client's checks, which read every echo.
+			_ = c.BufferFrame(f)
 		},
 		OnClose: func(_ *nbioframe.Conn, err error) { ends <- err },
 	})
