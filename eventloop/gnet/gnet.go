@@ -95,7 +95,7 @@ type Conn struct {
 	fired  atomic.Bool // the guard's timer fired
 	timer  *time.Timer // the slow-peer guard, only mid-frame
 	at     time.Time   // its deadline
-	out    *[]byte     // frames buffered by BufferFrame, until the round ends
+	out    *batch      // frames buffered by BufferFrame, until the round ends
 	ctx    any
 }
 
@@ -301,58 +301,41 @@ func (c *Conn) WriteFrame(p []byte) error {
 	return nil
 }
 
-// copyBelow is the payload size under which BufferFrame copies a frame
-// into the round's buffer; larger payloads go out at once, not copied.
-const copyBelow = 2 << 10
-
-var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
 // BufferFrame queues p as one frame, to go out with the other frames the
-// round's callbacks buffer in one write when the round ends (the replies
-// to a burst of requests in one system call). A payload of 2 KiB or more
-// is written at once, after the frames buffered before it, without
-// copying it. Call it inside OnFrame.
+// round's callbacks buffer in one vectored write when the round ends (the
+// replies to a burst of requests in one system call). Payloads under
+// 2 KiB are copied; larger ones are not, and must stay unchanged until the
+// round ends (a frame OnFrame was given does). Call it inside OnFrame.
 func (c *Conn) BufferFrame(p []byte) error {
 	if c.ended {
 		return errClosed
 	}
-	if len(p) >= copyBelow {
-		if err := c.flush(); err != nil {
-			return err
-		}
-		return c.WriteFrame(p)
-	}
 	if c.out == nil {
-		c.out = outs.Get().(*[]byte)
+		c.out = batches.Get().(*batch)
 	}
-	b, err := c.h.cfg.Codec.AppendFrame(*c.out, p)
-	if err != nil {
+	if err := c.out.add(c.h.cfg.Codec, c.h.wenc, p, true); err != nil {
 		return err
 	}
-	*c.out = b
 	c.h.count(p)
-	if len(b) >= 64<<10 {
+	if c.out.full() {
 		return c.flush()
 	}
 	return nil
 }
 
-// flush writes the frames BufferFrame buffered, and gives the buffer back
+// flush writes the frames BufferFrame buffered, and gives the batch back
 // (an idle connection holds none).
 func (c *Conn) flush() error {
-	if c.out == nil {
+	t := c.out
+	if t == nil {
 		return nil
 	}
-	out := c.out
 	c.out = nil
 	var err error
-	if len(*out) > 0 {
-		_, err = c.Conn.Write(*out) // gnet copies what the socket does not take
+	if len(t.segs) > 0 {
+		_, err = c.Conn.Writev(t.vector()) // gnet copies what the socket does not take
 	}
-	if cap(*out) <= 64<<10 {
-		*out = (*out)[:0]
-		outs.Put(out)
-	}
+	t.free()
 	return err
 }
 

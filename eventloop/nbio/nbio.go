@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/framekit/framekit/framing"
 	"github.com/lesismal/nbio"
@@ -92,7 +93,8 @@ type Conn struct {
 	offset  int64             // stream offset, while d is nil
 	timer   *time.Timer       // the slow-peer guard, only mid-frame
 	at      time.Time         // its deadline
-	out     *[]byte           // frames buffered by BufferFrame, until the round ends
+	out     *batch            // frames buffered by BufferFrame, until the round ends
+	data    []byte            // the bytes of the round, valid until it ends
 	ended   bool
 	closing atomic.Bool // Close was called
 	ctx     any
@@ -173,6 +175,8 @@ func (c *Conn) round(data []byte, end bool) {
 		return
 	}
 	d := c.deframer()
+	c.data = data
+	defer func() { c.data = nil }()
 	d.Push(data)
 	if end {
 		d.End()
@@ -187,9 +191,6 @@ func (c *Conn) round(data []byte, end bool) {
 			if c.closing.Load() {
 				c.finish(nil) // OnFrame closed the connection
 				return
-			}
-			if c.out != nil && len(*c.out) >= flushAt {
-				_ = c.flush()
 			}
 			continue
 		}
@@ -283,62 +284,44 @@ func (c *Conn) Close() error {
 	return c.Conn.Close()
 }
 
-const (
-	// copyBelow is the payload size under which BufferFrame copies a
-	// frame into the round's buffer; larger payloads go out at once, not
-	// copied.
-	copyBelow = 2 << 10
-	// flushAt is the buffered size at which the frames go out before the
-	// round ends.
-	flushAt = 64 << 10
-)
-
-var outs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
 // BufferFrame queues p as one frame, to go out with the other frames the
-// round's callbacks buffer in one write when the round ends (the replies
-// to a burst of requests in one system call). A payload of 2 KiB or more
-// is written at once, after the frames buffered before it, without
-// copying it. Call it inside OnFrame; frames written with WriteFrame
-// meanwhile go out before those still buffered.
+// round's callbacks buffer in one vectored write when the round ends (the
+// replies to a burst of requests in one system call). A payload of 2 KiB
+// or more that lies in the bytes nbio handed to this round (a frame
+// OnFrame was given, not reassembled) is not copied; others are. Call it
+// inside OnFrame;
+// frames written with WriteFrame meanwhile go out before those still
+// buffered.
 func (c *Conn) BufferFrame(p []byte) error {
-	if len(p) >= copyBelow {
-		if err := c.flush(); err != nil {
-			return err
-		}
-		return c.WriteFrame(p)
-	}
 	if c.out == nil {
-		c.out = outs.Get().(*[]byte)
+		c.out = batches.Get().(*batch)
 	}
-	b, err := c.l.cfg.Codec.AppendFrame(*c.out, p)
-	if err != nil {
+	if err := c.out.add(c.l.cfg.Codec, c.l.wenc, p, within(p, c.data)); err != nil {
 		return err
 	}
-	*c.out = b
 	if c.l.stats != nil {
 		c.l.stats.FramesWritten.Add(1)
 		c.l.stats.BytesWritten.Add(int64(len(p)))
 	}
+	if c.out.full() {
+		return c.flush()
+	}
 	return nil
 }
 
-// flush writes the frames BufferFrame buffered, and gives the buffer back
+// flush writes the frames BufferFrame buffered, and gives the batch back
 // (an idle connection holds none). c.mu is held.
 func (c *Conn) flush() error {
-	if c.out == nil {
+	t := c.out
+	if t == nil {
 		return nil
 	}
-	out := c.out
 	c.out = nil
 	var err error
-	if len(*out) > 0 {
-		_, err = c.Conn.Write(*out) // nbio copies what the socket does not take
+	if len(t.segs) > 0 {
+		_, err = c.Conn.Writev(t.vector()) // nbio copies what the socket does not take
 	}
-	if cap(*out) <= 2*flushAt {
-		*out = (*out)[:0]
-		outs.Put(out)
-	}
+	t.free()
 	return err
 }
 
@@ -389,4 +372,14 @@ func (c *Conn) WriteFrame(p []byte) error {
 		c.l.stats.BytesWritten.Add(int64(len(p)))
 	}
 	return nil
+}
+
+// within reports whether p lies inside buf.
+func within(p, buf []byte) bool {
+	if len(p) == 0 || len(buf) == 0 {
+		return false
+	}
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	b := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return a >= b && a+uintptr(len(p)) <= b+uintptr(len(buf))
 }
