@@ -136,7 +136,7 @@ type gnetBare struct {
 }
 
 func (*gnetBare) OnOpen(gnet.Conn) ([]byte, gnet.Action) { open.Add(1); return nil, gnet.None }
-func (*gnetBare) OnClose(gnet.Conn, error) gnet.Action  { open.Add(-1); return gnet.None }
+func (*gnetBare) OnClose(gnet.Conn, error) gnet.Action   { open.Add(-1); return gnet.None }
 
 // OnTraffic is the hand-written u32 codec: frames are decoded once whole
 // (partial frames stay in gnet's buffer) and answered together, the
