@@ -169,10 +169,10 @@ func (s *server) stop() {
 
 // mem returns the server's heap+stacks (Go servers; -1 otherwise) and
 // resident set, once n connections are open.
-func (s *server) mem(n int) (heap, rss int64, err error) {
+func (s *server) mem(n int) (heap, resident int64, err error) {
 	if !s.goMem {
 		time.Sleep(time.Second)
-		return -1, rssOf(s.cmd.Process.Pid), nil
+		return -1, rss(s.cmd.Process.Pid), nil // taskset execs python: same pid
 	}
 	fmt.Fprintf(s.in, "mem %d\n", n)
 	line, ok := s.line("MEM ")
@@ -180,18 +180,14 @@ func (s *server) mem(n int) (heap, rss int64, err error) {
 		return 0, 0, fmt.Errorf("server gave no memory figure")
 	}
 	var open int64
-	if _, err := fmt.Sscanf(line, "%d %d %d", &open, &heap, &rss); err != nil {
+	if _, err := fmt.Sscanf(line, "%d %d %d", &open, &heap, &resident); err != nil {
 		return 0, 0, err
 	}
 	if open != int64(n) {
 		return 0, 0, fmt.Errorf("server has %d connections open, want %d", open, n)
 	}
-	return heap, rss, nil
+	return heap, resident, nil
 }
-
-// rssOf is the resident set of a process; python runs under taskset,
-// which execs it, so the pid is python's.
-func rssOf(pid int) int64 { return rss(pid) }
 
 // client runs one client cell pinned to CPU 1 and decodes its result.
 func client(self string, res any, args ...string) error {

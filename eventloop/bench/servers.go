@@ -122,9 +122,8 @@ func serveGoroutine(ln net.Listener) error {
 	}
 }
 
-// listenerFile hands a listener's socket to a loop that wants an address:
-// the loops here listen themselves, so the Go listener is closed and its
-// port reused.
+// reuse closes a Go listener and returns its address, for the loops,
+// which listen themselves, to listen on the port it was given.
 func reuse(ln net.Listener) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
