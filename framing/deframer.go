@@ -62,13 +62,12 @@ type engine struct {
 	limit      int        // Options.MaxFrameSize
 	kind       uint32     // of the last frame
 	initSize   uint32
-	lastFrame  int   // size of the last frame consumed, for buffer sizing
-	skipPolicy bool  // Options.Oversize == Skip
-	skipping   bool  // dropping an oversized frame found by scanning (OverLimit)
-	eof        bool  // the stream has ended
-	lastFill   bool  // the last read filled all free space: more is likely waiting
-	lastBig    bool  // lastFill, and that space was at least half the buffer
-	held       int64 // budget charged for pushed bytes the caller holds (Deframer.Hold)
+	lastFrame  int  // size of the last frame consumed, for buffer sizing
+	skipPolicy bool // Options.Oversize == Skip
+	skipping   bool // dropping an oversized frame found by scanning (OverLimit)
+	eof        bool // the stream has ended
+	lastFill   bool // the last read filled all free space: more is likely waiting
+	lastBig    bool // lastFill, and that space was at least half the buffer
 	inline     [inlineSize]byte
 }
 

@@ -108,24 +108,24 @@ func (e *engine) chargeHeld(n int) error {
 		want = int64(max(n, int(e.initSize)))
 	}
 	switch {
-	case want > e.held:
-		if err := x.budget.take(want-e.held, false, time.Time{}); err != nil {
+	case want > x.charge.caller:
+		if err := x.budget.take(want-x.charge.caller, false, time.Time{}); err != nil {
 			x.reject(err)
 			return e.fail(err)
 		}
-		x.charge.held.Add(want - e.held)
-	case want < e.held:
-		x.give(e.held - want)
+		x.charge.held.Add(want - x.charge.caller)
+	case want < x.charge.caller:
+		x.give(x.charge.caller - want)
 	}
-	e.held = want
+	x.charge.caller = want
 	return nil
 }
 
 // giveHeld gives back the budget charged for held bytes.
 func (e *engine) giveHeld() {
-	if e.held != 0 {
-		e.x.give(e.held)
-		e.held = 0
+	if x := e.x; x != nil && x.charge != nil && x.charge.caller != 0 {
+		x.give(x.charge.caller)
+		x.charge.caller = 0
 	}
 }
 
@@ -139,5 +139,6 @@ func (e *engine) giveHeld() {
 func (d *Deframer) Idle() bool {
 	e := &d.e
 	return e.err == nil && !d.ended && e.end == e.start && len(d.in) == 0 && e.discard == 0 &&
-		!e.skipping && e.loc.total == 0 && e.st.Stream == 0 && e.st.Scanned == 0 && e.held == 0
+		!e.skipping && e.loc.total == 0 && e.st.Stream == 0 && e.st.Scanned == 0 &&
+		(e.x == nil || e.x.charge == nil || e.x.charge.caller == 0)
 }
