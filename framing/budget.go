@@ -114,6 +114,7 @@ func (b *Budget) give(n int64) {
 type budgetCharge struct {
 	budget *Budget
 	held   atomic.Int64
+	caller int64 // of held: for bytes a Deframer in hold mode left with its caller (its goroutine's only)
 }
 
 // giveAll gives back everything held.

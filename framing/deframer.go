@@ -358,6 +358,7 @@ func (e *engine) fail(err error) error {
 	e.start, e.end = 0, 0
 	e.dropPushed()
 	e.release()
+	e.giveHeld()
 	return err
 }
 
@@ -517,6 +518,7 @@ func (e *engine) releaseAll(err error) {
 	e.start, e.end = 0, 0
 	e.dropPushed()
 	e.release()
+	e.giveHeld()
 	e.discard, e.loc, e.skipping = 0, located{}, false
 	e.err = err
 }
@@ -557,9 +559,11 @@ func (e *engine) detach() []byte {
 //
 // Only one goroutine may use a Deframer at a time.
 type Deframer struct {
-	e     engine
-	in    []byte // e.in points here
-	ended bool
+	e         engine
+	in        []byte // e.in points here
+	ended     bool
+	hold      bool  // the caller keeps an incomplete frame's bytes (Hold)
+	frameBase int64 // stream offset where the guard's frame began (Guard)
 }
 
 // NewDeframer returns a Deframer that decodes with dec. opts may be nil.
@@ -573,6 +577,10 @@ func NewDeframer(dec Decoder, opts *Options) *Deframer {
 // Push adds p to the stream. Bytes of an earlier push that Next has not
 // yet consumed are copied into the buffer first.
 func (d *Deframer) Push(p []byte) {
+	if d.hold {
+		d.pushHeld(p)
+		return
+	}
 	if len(d.in) == 0 && d.e.err == nil && !d.ended {
 		d.in = p
 		return
@@ -631,10 +639,7 @@ func (d *Deframer) Next() ([]byte, error) {
 			if len(d.in) == 0 {
 				return nil, ErrNeedMore
 			}
-			if err := e.absorb(len(d.in), e.loc.total > 0); err != nil {
-				return nil, err
-			}
-			return nil, ErrNeedMore
+			return nil, d.keepTail()
 		}
 	}
 	for {
@@ -651,14 +656,14 @@ func (d *Deframer) Next() ([]byte, error) {
 		case outcome == stepErr:
 			return nil, err
 		case len(d.in) == 0:
-			return nil, ErrNeedMore
-		case fromIn:
-			// The incomplete tail of the push is copied; then more is
-			// needed.
-			if err := e.absorb(len(d.in), e.loc.total > 0); err != nil {
-				return nil, err
+			if d.hold {
+				return nil, d.keepTail()
 			}
 			return nil, ErrNeedMore
+		case fromIn:
+			// The incomplete tail of the push is copied (or, in hold
+			// mode, left with the caller); then more is needed.
+			return nil, d.keepTail()
 		}
 		// A partial frame is buffered: move what it needs from the push
 		// (exactly that when its size is known, else as much again as is
@@ -673,6 +678,24 @@ func (d *Deframer) Next() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// keepTail keeps the incomplete tail of the push once Next found no
+// further frame in it: copied into the buffer, or in hold mode left with
+// the caller and charged to the budget. It returns ErrNeedMore or the
+// error that ended the Deframer.
+func (d *Deframer) keepTail() error {
+	e := &d.e
+	if d.hold {
+		if err := e.chargeHeld(len(d.in)); err != nil {
+			return err
+		}
+		return ErrNeedMore
+	}
+	if err := e.absorb(len(d.in), e.loc.total > 0); err != nil {
+		return err
+	}
+	return ErrNeedMore
 }
 
 // absorb copies the first n pushed bytes into the buffer.
@@ -714,6 +737,7 @@ func (d *Deframer) Reset(offset int64) {
 	e.start, e.end = 0, 0
 	d.in = nil
 	e.release()
+	e.giveHeld()
 	e.st = DecodeState{Limit: e.limit}
 	e.need, e.discard, e.loc, e.skipping = 0, 0, located{}, false
 	e.err, e.eof, d.ended = nil, false, false

@@ -1,0 +1,373 @@
+//go:build linux
+
+// Command loopbench measures framekit's event-loop adapters side by side
+// (issue 20): echo servers on framekit goroutine-per-connection, framekit
+// on gnet, netpoll and nbio, each loop's bare echo with a hand-written u32
+// codec, and the Python asyncio server (bench/echo_server.py), each in its
+// own process pinned to CPU 0, the load generator pinned to CPU 1.
+//
+//	go run . run                  # the issue's protocol (about 2 hours)
+//	go run . run -runs 1 -window 2s -latency 5s -idle 1000,9000
+//
+// Cells: idle memory per connection (heap + stacks after GC, and the
+// server's resident set) at each -idle count; pipelined echo throughput
+// at 64 B and 4 KiB frames, 100 and 5,000 connections, with the client's
+// CPU; p99 (and p50) latency of one request/response per connection in a
+// closed loop at 5,000 connections, from a histogram. Each cell is the
+// median of -runs runs. It prints Markdown tables. Linux only (taskset,
+// /proc).
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	log.SetFlags(0)
+	if len(os.Args) < 2 {
+		log.Fatal("usage: loopbench run|serve|client [flags]")
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ExitOnError)
+		impl := fs.String("impl", "", "server to run")
+		_ = fs.Parse(os.Args[2:])
+		err = serve(*impl)
+	case "client":
+		err = clientMain(os.Args[2:])
+	case "run":
+		err = runMain(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown mode %q", os.Args[1])
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// clientMain is the load generator's process: one cell, its result as
+// JSON on stdout.
+func clientMain(args []string) error {
+	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	mode := fs.String("mode", "throughput", "throughput, latency or idle")
+	addr := fs.String("addr", "", "server address")
+	conns := fs.Int("conns", 100, "connections")
+	size := fs.Int("size", 64, "payload bytes per frame")
+	warmup := fs.Duration("warmup", time.Second, "throughput: time before the window")
+	window := fs.Duration("window", 10*time.Second, "throughput: measured time; latency: run time")
+	_ = fs.Parse(args)
+	var res any
+	var err error
+	switch *mode {
+	case "throughput":
+		res, err = throughput(*addr, *conns, *size, *warmup, *window)
+	case "latency":
+		res, err = latency(*addr, *conns, *size, *window)
+	case "idle":
+		// Hold conns open, silent, until stdin closes.
+		cs, derr := dialAll(*addr, *conns)
+		if derr != nil {
+			return derr
+		}
+		fmt.Println("ready")
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		closeAll(cs)
+		return nil
+	default:
+		return fmt.Errorf("unknown client mode %q", *mode)
+	}
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// server is a running server process.
+type server struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Scanner
+	addr  string
+	goMem bool // answers "mem N"
+}
+
+var allImpls = []string{"goroutine", "gnet+framekit", "gnet-bare", "netpoll+framekit", "netpoll-bare",
+	"nbio+framekit", "nbio-bare", "python"}
+
+func startServer(self, impl string) (*server, error) {
+	var cmd *exec.Cmd
+	if impl == "python" {
+		py, err := filepath.Abs("../../bench/echo_server.py")
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command("taskset", "-c", "0", "python3", py)
+	} else {
+		cmd = exec.Command("taskset", "-c", "0", self, "serve", "-impl", impl)
+	}
+	if impl != "python" {
+		cmd.Stderr = os.Stderr // asyncio logs each send to a closed socket
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, in: in, out: bufio.NewScanner(out), goMem: impl != "python"}
+	line, ok := s.line("PORT ")
+	if !ok {
+		s.stop()
+		return nil, fmt.Errorf("%s printed no port", impl)
+	}
+	s.addr = net.JoinHostPort("127.0.0.1", strings.TrimSpace(line))
+	time.Sleep(300 * time.Millisecond) // the loops listen after the port is printed
+	return s, nil
+}
+
+// line returns the next line of the server's output that starts with
+// prefix, without it (loops log lines of their own).
+func (s *server) line(prefix string) (string, bool) {
+	for s.out.Scan() {
+		if rest, ok := strings.CutPrefix(s.out.Text(), prefix); ok {
+			return rest, true
+		}
+		if !strings.HasPrefix(prefix, "PORT") {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimSpace(s.out.Text())); err == nil {
+			return s.out.Text(), true // python prints the bare port
+		}
+	}
+	return "", false
+}
+
+func (s *server) stop() {
+	_ = s.in.Close()
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+}
+
+// mem returns the server's heap+stacks (Go servers; -1 otherwise) and
+// resident set, once n connections are open.
+func (s *server) mem(n int) (heap, resident int64, err error) {
+	if !s.goMem {
+		time.Sleep(time.Second)
+		return -1, rss(s.cmd.Process.Pid), nil // taskset execs python: same pid
+	}
+	fmt.Fprintf(s.in, "mem %d\n", n)
+	line, ok := s.line("MEM ")
+	if !ok {
+		return 0, 0, fmt.Errorf("server gave no memory figure")
+	}
+	var open int64
+	if _, err := fmt.Sscanf(line, "%d %d %d", &open, &heap, &resident); err != nil {
+		return 0, 0, err
+	}
+	if open != int64(n) {
+		return 0, 0, fmt.Errorf("server has %d connections open, want %d", open, n)
+	}
+	return heap, resident, nil
+}
+
+// client runs one client cell pinned to CPU 1 and decodes its result.
+func client(self string, res any, args ...string) error {
+	cmd := exec.Command("taskset", append([]string{"-c", "1", self, "client"}, args...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("client %v: %w", args, err)
+	}
+	return json.Unmarshal(out, res)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func runMain(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	runs := fs.Int("runs", 5, "runs per cell (the median is shown)")
+	window := fs.Duration("window", 10*time.Second, "throughput window per run")
+	warmup := fs.Duration("warmup", time.Second, "throughput warm-up per run")
+	lat := fs.Duration("latency", 30*time.Second, "latency run time")
+	idle := fs.String("idle", "1000,9000,19000", "idle connection counts")
+	implList := fs.String("impls", strings.Join(allImpls, ","), "servers")
+	cells := fs.String("cells", "idle,throughput,latency", "what to measure")
+	_ = fs.Parse(args)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	impls := strings.Split(*implList, ",")
+	want := func(c string) bool { return strings.Contains(*cells, c) }
+	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -impls %s -cells %s\n\n",
+		*runs, *window, *warmup, *lat, *idle, *implList, *cells)
+
+	if want("idle") {
+		var counts []int
+		for _, f := range strings.Split(*idle, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return err
+			}
+			counts = append(counts, n)
+		}
+		fmt.Println("### Idle memory per connection (server process, after GC)")
+		fmt.Println()
+		fmt.Print("| server |")
+		for _, n := range counts {
+			fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
+		}
+		fmt.Print("\n|---|")
+		for range counts {
+			fmt.Print("---:|---:|")
+		}
+		fmt.Println()
+		for _, impl := range impls {
+			fmt.Printf("| %s |", impl)
+			for _, n := range counts {
+				var heaps, rsss []float64
+				for r := 0; r < *runs; r++ {
+					h, rs, err := idleRun(self, impl, n)
+					if err != nil {
+						return fmt.Errorf("%s idle %d: %w", impl, n, err)
+					}
+					heaps, rsss = append(heaps, h), append(rsss, rs)
+				}
+				if heaps[0] < 0 {
+					fmt.Printf(" - | %.0f B |", median(rsss))
+				} else {
+					fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
+				}
+			}
+			fmt.Println()
+		}
+		fmt.Println()
+	}
+
+	if want("throughput") {
+		fmt.Println("### Pipelined echo throughput (frames/s; client CPU, 1.00 = one CPU)")
+		fmt.Println()
+		type cell struct{ size, conns int }
+		cellsT := []cell{{64, 100}, {4096, 100}, {64, 5000}, {4096, 5000}}
+		fmt.Print("| server |")
+		for _, c := range cellsT {
+			fmt.Printf(" %d B × %d conns |", c.size, c.conns)
+		}
+		fmt.Print("\n|---|")
+		for range cellsT {
+			fmt.Print("---:|")
+		}
+		fmt.Println()
+		for _, impl := range impls {
+			fmt.Printf("| %s |", impl)
+			for _, c := range cellsT {
+				var fps, cpu []float64
+				for r := 0; r < *runs; r++ {
+					s, err := startServer(self, impl)
+					if err != nil {
+						return err
+					}
+					var res throughputResult
+					err = client(self, &res, "-mode", "throughput", "-addr", s.addr, "-conns", strconv.Itoa(c.conns),
+						"-size", strconv.Itoa(c.size), "-warmup", warmup.String(), "-window", window.String())
+					s.stop()
+					if err != nil {
+						return fmt.Errorf("%s: %w", impl, err)
+					}
+					fps, cpu = append(fps, res.FramesPerSec), append(cpu, res.ClientCPU)
+				}
+				fmt.Printf(" %.0f (%.2f) |", median(fps), median(cpu))
+			}
+			fmt.Println()
+		}
+		fmt.Println()
+	}
+
+	if want("latency") {
+		fmt.Println("### Closed-loop request/response, 64 B, 5,000 conns (p50 / p99; requests/s; client CPU)")
+		fmt.Println()
+		fmt.Println("| server | p50 | p99 | requests/s | client CPU |")
+		fmt.Println("|---|---:|---:|---:|---:|")
+		for _, impl := range impls {
+			var p50, p99, rps, cpu []float64
+			for r := 0; r < *runs; r++ {
+				s, err := startServer(self, impl)
+				if err != nil {
+					return err
+				}
+				var res latencyResult
+				err = client(self, &res, "-mode", "latency", "-addr", s.addr, "-conns", "5000", "-size", "64",
+					"-window", lat.String())
+				s.stop()
+				if err != nil {
+					return fmt.Errorf("%s: %w", impl, err)
+				}
+				p50, p99 = append(p50, float64(res.P50)), append(p99, float64(res.P99))
+				rps, cpu = append(rps, float64(res.Requests)/lat.Seconds()), append(cpu, res.ClientCPU)
+			}
+			fmt.Printf("| %s | %v | %v | %.0f | %.2f |\n", impl, time.Duration(median(p50)).Round(time.Microsecond),
+				time.Duration(median(p99)).Round(time.Microsecond), median(rps), median(cpu))
+		}
+		fmt.Println()
+	}
+	return nil
+}
+
+// idleRun measures one server's memory per idle connection at n
+// connections held by a client process: (with n - with none) / n.
+func idleRun(self, impl string, n int) (heap, rss float64, err error) {
+	s, err := startServer(self, impl)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.stop()
+	h0, r0, err := s.mem(0)
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd := exec.Command("taskset", "-c", "1", self, "client", "-mode", "idle", "-addr", s.addr, "-conns", strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = in.Close(); _ = cmd.Wait() }()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		return 0, 0, fmt.Errorf("idle client failed")
+	}
+	h1, r1, err := s.mem(n)
+	if err != nil {
+		return 0, 0, err
+	}
+	if h0 < 0 {
+		return -1, float64(r1-r0) / float64(n), nil
+	}
+	return float64(h1-h0) / float64(n), float64(r1-r0) / float64(n), nil
+}

@@ -1,0 +1,16 @@
+module github.com/framekit/framekit/eventloop/nbio
+
+go 1.22
+
+replace (
+	github.com/framekit/framekit => ../..
+	github.com/framekit/framekit/eventloop/internal/looptest => ../internal/looptest
+)
+
+require (
+	github.com/framekit/framekit v0.0.0-00010101000000-000000000000
+	github.com/framekit/framekit/eventloop/internal/looptest v0.0.0-00010101000000-000000000000
+	github.com/lesismal/nbio v1.6.8
+)
+
+require github.com/google/go-cmp v0.7.0 // indirect
