@@ -412,3 +412,6 @@ func (r *Reader) options(b []byte, fn func(code uint16, v []byte)) error {
 	}
 	return nil
 }
+
+// Packets returns how many packets were read.
+func (r *Reader) Packets() int64 { return r.count }
