@@ -314,7 +314,7 @@ func (pd *pcapDecoder) run(in io.Reader, name string, cfg tcpassembly.Config) er
 		return fmt.Errorf("%s: no TCP segments in %d packets (%d not TCP, %d undecodable)", name, r.Packets(), notTCP, bad)
 	}
 	if bad > 0 || pd.problems > 0 {
-		return fmt.Errorf("%s: %d problems (gaps, frames cut, stopped directions; see above), %d undecodable packets", name, pd.problems, bad)
+		return fmt.Errorf("%s: not every frame could be decoded: %d gaps or stopped directions, %d undecodable packets (see above)", name, pd.problems, bad)
 	}
 	return nil
 }

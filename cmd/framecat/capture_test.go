@@ -303,6 +303,7 @@ func TestPcapGaps(t *testing.T) {
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1 (gaps); stderr %q", r.code, r.stderr)
 			}
+			t.Logf("stderr:\n%s", r.stderr)
 			for _, s := range drop {
 				if !strings.Contains(r.stderr, fmt.Sprintf("gap of %d bytes at offset %d", len(s.Data), s.Off)) {
 					t.Errorf("stderr does not report the gap at %d: %q", s.Off, r.stderr)
@@ -329,6 +330,31 @@ func TestPcapGaps(t *testing.T) {
 				t.Fatalf("%s\nstderr: %s", d, r.stderr)
 			}
 		})
+	}
+}
+
+// TestPcapGapLosesHeader: a gap that takes a length field leaves the next
+// frame's start unknown: the first boundary after the gap is searched
+// for, as at the start of a capture taken mid-connection.
+func TestPcapGapLosesHeader(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	cv := newConv(t, "u16be", "10.0.0.2:51000", "10.0.0.1:5432", 40, rng, randPayload(20, 200))
+	lost := cv.frames[0][10]
+	s := cv.stream[0]
+	from, to := lost.start-3, lost.start+5
+	segs := append(cv.c.Handshake(),
+		capgen.Seg{Dir: 0, Off: 0, Data: s[:from], Flags: layers.ACK},
+		capgen.Seg{Dir: 0, Off: to, Data: s[to:], Flags: layers.ACK},
+		capgen.Fin(0, int64(len(s))))
+	pkts := cv.packets(pcap.LinkEthernet, segs, t0)
+	r := framecat(t, nil, "decode", "--pcap", writePcap(t, pcap.LinkEthernet, pkts), "-c", "u16be", "-f", "json", "--max", "1000")
+	if r.code != 1 || !strings.Contains(r.stderr, "gap of 8 bytes at offset "+fmt.Sprint(from)) ||
+		!strings.Contains(r.stderr, "looking for the next frame boundary") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	keep := func(dir int, f sentFrame) bool { return dir == 0 && (f.end <= from || f.start > lost.start) }
+	if d := cmp.Diff(cv.expect(1, pkts, [2]int64{}, keep), byDir(parseJSONFrames(t, r.stdout), 1)); d != "" {
+		t.Fatalf("%s\nstderr: %s", d, r.stderr)
 	}
 }
 
