@@ -62,6 +62,7 @@ var commandFlags = map[string][]string{
 	"decode": {"codec", "format", "max", "skip", "pcap", "flow", "max-flows", "idle", "max-ooo", "summary"},
 	"encode": {"codec", "format", "max", "skip"},
 	"bench":  {"codec", "size", "duration", "conns", "max", "skip"},
+	"guess":  {"pcap", "max"},
 }
 
 // cmdline is a parsed command line after the command name.
