@@ -49,7 +49,8 @@ const (
 	guessThreshold    = 30.0 // bits
 	guessPreamble     = 64   // bytes of a preamble tried
 	guessPreambleScan = 8 << 10
-	guessPeriodic     = 32 << 10
+	guessStrong       = 300.0 // bits: no preamble is looked for past a fit this strong
+	guessPeriodic     = 16 << 10
 	guessMaxPeriod    = 256
 )
 
@@ -75,45 +76,51 @@ type guessOptions struct {
 
 // guessStreams proposes framings for streams, best first.
 func guessStreams(streams [][]byte, o guessOptions) []proposal {
-	var all []proposal
 	if len(streams) == 0 {
 		return nil
 	}
-	if t := textProposals(streams); len(t) > 0 {
-		all = append(all, t...)
+	all := textProposals(streams)
+	all = append(all, layoutProposals(streams, o)...)
+	all = append(all, codecProposals(streams, o)...)
+	all = append(all, fixedProposals(streams)...)
+	// A preamble: unless a framing fits from the start with strong
+	// evidence, layouts that fit after the first pre bytes, found on the
+	// first bytes of each stream, then weighed on the whole of them; one
+	// is proposed when it has twice the evidence of any that fits from
+	// the start.
+	best := 0.0
+	for _, p := range all {
+		best = max(best, p.bits)
 	}
-	for pre := 0; pre <= guessPreamble; pre++ {
-		var found []proposal
+	// Bytes as random as noise (compressed or encrypted) hold no
+	// preamble before frames worth the search.
+	for pre := 1; pre <= guessPreamble && best < guessStrong && entropy(streams[0]) < 7.99; pre++ {
 		cut := make([][]byte, 0, len(streams))
 		for _, s := range streams {
-			if pre >= len(s) {
+			if pre+16 > len(s) {
 				break
 			}
-			s = s[pre:]
-			if pre > 0 && len(s) > guessPreambleScan {
-				// Looking past a preamble, the first bytes of each
-				// stream are enough to find a layout.
-				s = s[:guessPreambleScan]
-			}
-			cut = append(cut, s)
+			cut = append(cut, s[pre:min(len(s), pre+guessPreambleScan)])
 		}
 		if len(cut) < len(streams) {
 			break
 		}
-		found = append(found, layoutProposals(cut, o)...)
-		if pre == 0 {
-			found = append(found, codecProposals(cut, o)...)
-			found = append(found, fixedProposals(cut)...)
-		}
-		for i := range found {
-			found[i].preamble = pre
-			for j := range found[i].ends {
-				found[i].ends[j] += int64(pre)
+		found := layoutProposals(cut, o)
+		sort.Slice(found, func(i, j int) bool { return found[i].bits > found[j].bits })
+		for _, f := range found[:min(len(found), 2)] {
+			whole := make([][]byte, len(streams))
+			for k, s := range streams {
+				whole[k] = s[pre:]
 			}
-		}
-		all = append(all, found...)
-		if len(all) > 0 && all[0].bits >= guessThreshold || hasEvidence(found) {
-			break // a preamble is only looked for when nothing fits from the start
+			p, ok := tryLayout(whole, f.off, f.size, f.le, f.adjust, o.max, true)
+			if !ok || p.bits < 2*best {
+				continue
+			}
+			p.preamble = pre
+			for k := range p.ends {
+				p.ends[k] += int64(pre)
+			}
+			all = append(all, p)
 		}
 	}
 	var kept []proposal
@@ -126,13 +133,26 @@ func guessStreams(streams [][]byte, o guessOptions) []proposal {
 	return kept
 }
 
-func hasEvidence(ps []proposal) bool {
-	for _, p := range ps {
-		if p.bits >= guessThreshold {
-			return true
+// entropy estimates the bits per byte of the first 64 KiB of s
+// (Miller-Madow corrected, so that random bytes come out near 8).
+func entropy(s []byte) float64 {
+	s = s[:min(len(s), 64<<10)]
+	if len(s) == 0 {
+		return 0
+	}
+	var counts [256]int
+	for _, c := range s {
+		counts[c]++
+	}
+	h, k := 0.0, 0
+	for _, c := range counts {
+		if c > 0 {
+			k++
+			p := float64(c) / float64(len(s))
+			h -= p * math.Log2(p)
 		}
 	}
-	return false
+	return h + float64(k-1)/(2*float64(len(s))*math.Ln2)
 }
 
 // better orders proposals: text first (when the stream is text), then by
@@ -225,14 +245,24 @@ func textProposals(streams [][]byte) []proposal {
 		out = append(out, proposal{spec: spec, tier: 0, frames: count, exact: exact, ends: ends,
 			bits: float64(count) * math.Log2(mean+1)})
 	}
-	switch {
-	case nul >= guessMinFrames && nul*2 > lf:
+	// The delimiter that ends the stream is the framing; another one
+	// found inside frames is proposed after it.
+	last := streams[0][len(streams[0])-1]
+	if nul > 0 {
 		try(`delim:\x00`, nul)
-	case crlf == lf:
+		if last != 0 && len(out) > 0 {
+			out[len(out)-1].tier = 1
+		}
+	}
+	n := len(out)
+	if crlf == lf {
 		try("crlf", crlf)
-		try("lines", lf)
-	default:
-		try("lines", lf)
+	}
+	try("lines", lf)
+	if last != '\n' {
+		for i := n; i < len(out); i++ {
+			out[i].tier = 1
+		}
 	}
 	return out
 }
@@ -249,6 +279,9 @@ func parseAll(spec string, streams [][]byte, limit int) (ends []int64, exact, ok
 	exact = true
 	for i, s := range streams {
 		d := framing.NewDeframer(c.dec, &framing.Options{MaxFrameSize: limit})
+		if c.stuffed {
+			s = append([]byte(nil), s...) // unstuffed in place
+		}
 		d.Push(s)
 		d.End()
 		n := 0
@@ -305,8 +338,9 @@ func layoutProposals(streams [][]byte, o guessOptions) []proposal {
 func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, record bool) (proposal, bool) {
 	hdr := off + size
 	var hist [65]int // bit lengths of the values
+	var bins [16]int // the values' top 4 bits
 	var maxV uint64
-	frames, empty, total := 0, 0, 0
+	frames, empty, total, covered := 0, 0, 0, 0
 	exact := true
 	var ends []int64
 	for si, s := range streams {
@@ -314,6 +348,8 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 		for pos < len(s) {
 			if pos+hdr > len(s) {
 				exact = false
+				covered += pos
+				pos = -1
 				break
 			}
 			var v uint64
@@ -336,16 +372,25 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 				empty++
 			}
 			hist[bitLen(v)]++
+			bins[v>>(8*size-4)]++
 			maxV = max(maxV, v)
 			n++
-			if n&1023 == 256 && max(valueEvidence(hist[:8*size+1], frames+n, size), maxEvidence(maxV, frames+n, size)) <= 0 {
+			if n&1023 == 64 && max(valueEvidence(hist[:8*size+1], frames+n, size), maxEvidence(maxV, frames+n, size)) <= 0 {
 				// Hundreds of values that look like random bytes:
 				// nothing can make this candidate's case any more.
 				return proposal{}, false
 			}
 			if pos+frame > len(s) {
+				// A truncated last frame (a capture cut short) is
+				// accepted when the frames before it hold most of the
+				// stream: a wrong layout that meets a large value
+				// mid-stream is not.
+				if pos*4 < len(s)*3 {
+					return proposal{}, false
+				}
 				exact = false
-				pos = len(s)
+				covered += pos
+				pos = -1
 				break
 			}
 			pos += frame
@@ -356,21 +401,32 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 		if n < guessMinFrames {
 			return proposal{}, false
 		}
+		if pos >= 0 {
+			covered += len(s)
+		}
 		frames += n
 		total += len(s)
 	}
 	if empty*4 > frames {
 		return proposal{}, false
 	}
-	bits := max(valueEvidence(hist[:8*size+1], frames, size), maxEvidence(maxV, frames, size))
+	bits := max(valueEvidence(hist[:8*size+1], frames, size), maxEvidence(maxV, frames, size), binEvidence(&bins, frames))
 	if exact {
 		bits += math.Log2(float64(total)/float64(frames) + 1)
+	} else {
+		bits *= float64(covered) / float64(total) // the bytes in the truncated frame are unexplained
 	}
 	if adjust != 0 {
 		bits -= math.Log2(float64(abs(adjust)) + 1) // the adjustment is a parameter fitted to the data
 	}
 	if !record {
 		return proposal{bits: bits}, true
+	}
+	// Frames that repeat byte for byte (a constant header read as a
+	// frame of its own, empty frames) are what a layout that cuts real
+	// frames in two produces: their share takes the evidence away.
+	if dup := duplicateShare(streams[0], ends); dup > 0.1 {
+		bits *= max(0, 1-2*dup)
 	}
 	return proposal{spec: layoutSpec(off, size, le, adjust), bits: bits, frames: frames, exact: exact, tier: 1,
 		off: off, size: size, adjust: adjust, le: le, ends: ends}, true
@@ -401,6 +457,42 @@ func valueEvidence(hist []int, n, size int) float64 {
 		bits += float64(c) * math.Log2(q/p)
 	}
 	return bits - float64(used)*math.Log2(float64(n)+1)/2
+}
+
+// duplicateShare is the share of frames (those ending at ends) of at
+// most 64 bytes that repeat an earlier frame.
+func duplicateShare(s []byte, ends []int64) float64 {
+	if len(ends) == 0 {
+		return 0
+	}
+	seen := map[string]bool{}
+	dup := 0
+	start := int64(0)
+	for _, e := range ends {
+		if e-start <= 64 {
+			k := string(s[start:e])
+			if seen[k] {
+				dup++
+			}
+			seen[k] = true
+		}
+		start = e
+	}
+	return float64(dup) / float64(len(ends))
+}
+
+// binEvidence is the log-likelihood ratio of the values' top 4 bits
+// against uniformly random values (a spike at one value, values bunched
+// low), less a penalty for the fitted distribution.
+func binEvidence(bins *[16]int, n int) float64 {
+	ev, used := 0.0, 0
+	for _, c := range bins {
+		if c > 0 {
+			used++
+			ev += float64(c) * math.Log2(float64(c)*16/float64(n))
+		}
+	}
+	return ev - float64(used)*math.Log2(float64(n)+1)/2
 }
 
 // maxEvidence is the evidence of n size-byte values all at most maxV:
@@ -469,9 +561,13 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 			// Each frame's chain of code bytes must land on its end.
 			bits = float64(frames) * math.Log2(math.Min(254, float64(total)/float64(frames))+1)
 		case "slip":
-			// No END inside a frame and no stray ESC: each byte is one
-			// of 254 of 256 values a little more often than chance.
-			bits = float64(total)*math.Log2(256.0/254) - math.Log2(float64(total))
+			// Every ESC is followed by ESC_END or ESC_DC (7 bits each
+			// against chance), and no byte is a stray ESC.
+			esc := 0
+			for _, st := range streams {
+				esc += bytes.Count(st, []byte{0xdb, 0xdc}) + bytes.Count(st, []byte{0xdb, 0xdd})
+			}
+			bits = float64(total)*math.Log2(256.0/255) + 7*float64(esc) - math.Log2(float64(total))
 		case "uvarint":
 			bits = varintEvidence(streams[0], ends)
 		default:
@@ -552,7 +648,7 @@ func fixedProposals(streams [][]byte) []proposal {
 			// A column dominated by one byte: evidence as a likelihood
 			// ratio of that byte's frequency against the stream's.
 			f := float64(top) / float64(rows)
-			if f >= 0.5 {
+			if f > 0.6 {
 				bits += float64(top)*math.Log2(f/global[topByte]) - math.Log2(float64(rows))
 			}
 		}
@@ -565,9 +661,9 @@ func fixedProposals(streams [][]byte) []proposal {
 		return nil
 	}
 	// Multiples of the period show the same columns: the smallest period
-	// with most of the best evidence.
+	// with (nearly) the best evidence.
 	for p := 2; p < bestP; p++ {
-		if bestP%p == 0 && score[p] >= 0.8*bestBits {
+		if bestP%p == 0 && score[p] >= 0.95*bestBits {
 			bestP, bestBits = p, score[p]
 			break
 		}
