@@ -283,6 +283,25 @@ func TestTcpdumpCapture(t *testing.T) {
 			if n != [2]int{len(payloads), len(payloads)} {
 				t.Fatalf("decoded %v frames, want %d each way", n, len(payloads))
 			}
+			if tc.spec == "lines" {
+				return // binary lines: no text for guess to see
+			}
+			// guess names a SPEC that gives the same frames.
+			out, err := exec.Command(framecat, "guess", "--pcap", file).Output()
+			lines := strings.Split(string(out), "\n")
+			if err != nil || len(lines) < 2 || !strings.HasPrefix(lines[1], "best ") {
+				t.Fatalf("guess: %v\n%s", err, out)
+			}
+			best := strings.TrimSpace(strings.TrimPrefix(lines[1], "best "))
+			gs, stderr, code := decodeCapture(t, framecat, file, best)
+			if code != 0 || len(gs) != len(fs) {
+				t.Fatalf("guess proposed %s: decode exit %d, %d frames, want %d (%s)", best, code, len(gs), len(fs), stderr)
+			}
+			for i := range gs {
+				if gs[i].Offset != fs[i].Offset || gs[i].Dir != fs[i].Dir {
+					t.Fatalf("guess proposed %s: frame %d at %s %d, want %s %d", best, i, gs[i].Dir, gs[i].Offset, fs[i].Dir, fs[i].Offset)
+				}
+			}
 		})
 	}
 }

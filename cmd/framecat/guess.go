@@ -422,10 +422,12 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 	if !record {
 		return proposal{bits: bits}, true
 	}
-	// Frames that repeat byte for byte (a constant header read as a
-	// frame of its own, empty frames) are what a layout that cuts real
-	// frames in two produces: their share takes the evidence away.
-	if dup := duplicateShare(streams[0], ends); dup > 0.1 {
+	// Tiny frames that repeat byte for byte (a constant header read as a
+	// frame of its own) are what a layout that cuts real frames in two
+	// produces: past a third of the frames, their share takes the
+	// evidence away. (Real traffic repeats messages too, and has empty
+	// ones, such as a sync or a heartbeat, but not every other frame.)
+	if dup := duplicateShare(streams[0], ends, hdr); dup > 0.3 {
 		bits *= max(0, 1-2*dup)
 	}
 	return proposal{spec: layoutSpec(off, size, le, adjust), bits: bits, frames: frames, exact: exact, tier: 1,
@@ -459,9 +461,9 @@ func valueEvidence(hist []int, n, size int) float64 {
 	return bits - float64(used)*math.Log2(float64(n)+1)/2
 }
 
-// duplicateShare is the share of frames (those ending at ends) of at
-// most 64 bytes that repeat an earlier frame.
-func duplicateShare(s []byte, ends []int64) float64 {
+// duplicateShare is the share of frames (those ending at ends) with at
+// most 2 bytes after a header of hdr bytes that repeat an earlier frame.
+func duplicateShare(s []byte, ends []int64, hdr int) float64 {
 	if len(ends) == 0 {
 		return 0
 	}
@@ -469,7 +471,7 @@ func duplicateShare(s []byte, ends []int64) float64 {
 	dup := 0
 	start := int64(0)
 	for _, e := range ends {
-		if e-start <= 64 {
+		if e-start <= int64(hdr)+2 {
 			k := string(s[start:e])
 			if seen[k] {
 				dup++
@@ -724,7 +726,7 @@ func guessCmd(e *env, cl *cmdline) error {
 }
 
 // printGuess prints the best proposals: one per class of proposals that
-// parse alike, with the others of its class.
+// parse alike, with the others of its class ("alike:" lines).
 func printGuess(w io.Writer, ps []proposal, streams [][]byte, names []string) error {
 	total := 0
 	for _, s := range streams {
@@ -773,16 +775,12 @@ func printGuess(w io.Writer, ps []proposal, streams [][]byte, names []string) er
 			fmt.Fprintf(&b, "; %s", p.note)
 		}
 		b.WriteByte('\n')
-		if len(c.others) > 0 {
-			fmt.Fprintf(&b, "          the same frames here:")
-			for j, o := range c.others {
-				if j == 8 {
-					fmt.Fprintf(&b, " and %d more", len(c.others)-j)
-					break
-				}
-				fmt.Fprintf(&b, " %s%s", o.spec, divergence(p, o))
+		for j, o := range c.others {
+			if j == 6 {
+				fmt.Fprintf(&b, "          and %d more that parse alike\n", len(c.others)-j)
+				break
 			}
-			b.WriteByte('\n')
+			fmt.Fprintf(&b, "          alike: %s%s\n", o.spec, divergence(p, o))
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -796,7 +794,7 @@ func divergence(best, o proposal) string {
 		return ""
 	}
 	if o.size < best.size && o.size < 8 {
-		return fmt.Sprintf(" (reads %d of the field's bytes: differs once a length reaches %d)", o.size, uint64(1)<<(8*o.size))
+		return fmt.Sprintf(" (reads %d bytes of the field: differs from a length of %d on)", o.size, uint64(1)<<(8*o.size))
 	}
 	return ""
 }

@@ -227,6 +227,25 @@ func TestGuessCorpus(t *testing.T) {
 	}
 }
 
+// TestGuessRepeats: real traffic repeats messages byte for byte (the
+// same query, a sync with no payload); that is no reason to doubt a
+// layout. A PostgreSQL-like stream of 5 distinct messages.
+func TestGuessRepeats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	msgs := [][]byte{[]byte("QSELECT 1\x00"), []byte("QBEGIN\x00"), []byte("QCOMMIT\x00"), []byte("S"), []byte("PUPDATE t SET v = v + 1\x00")}
+	var s []byte
+	for i := 0; i < 80; i++ {
+		m := msgs[rng.IntN(len(msgs))]
+		s = append(s, m[0], 0, 0, 0, byte(len(m)+3))
+		s = append(s, m[1:]...)
+	}
+	const truth = "len:offset=1,size=4,adjust=-4"
+	ps := guessStreams([][]byte{s}, guessOptions{max: 8 << 20})
+	if len(ps) == 0 || fmt.Sprint(frameEnds(ps[0].spec, s)) != fmt.Sprint(frameEnds(truth, s)) {
+		t.Fatalf("proposals %v, want %s's frames first", ps[:min(len(ps), 2)], truth)
+	}
+}
+
 // TestGuessNoise: random and compressed bytes get no framing proposed.
 func TestGuessNoise(t *testing.T) {
 	n := 100
