@@ -252,6 +252,7 @@ func TestGuessNoise(t *testing.T) {
 	if raceEnabled {
 		n = 10 // the race detector slows guess tenfold; 100 each run without it
 	}
+	t.Logf("%d samples of 1 MiB each of crypto/rand and of DEFLATE output", n)
 	buf := make([]byte, 1<<20)
 	for i := 0; i < n; i++ {
 		crand.Read(buf)
