@@ -104,3 +104,40 @@ func TestNotTCP(t *testing.T) {
 		t.Fatalf("%v, want a *layers.Error for an unknown link type", err)
 	}
 }
+
+// TestFragmentsV6: IPv6 fragments (a fragment header after a
+// hop-by-hop header) are reassembled whatever their order.
+func TestFragmentsV6(t *testing.T) {
+	c := &capgen.Conn{Client: netip.MustParseAddrPort("[fd00::2]:51000"), Server: netip.MustParseAddrPort("[fd00::1]:80")}
+	data := make([]byte, 700)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	tcp := c.TCP(capgen.Seg{Data: data, Flags: layers.ACK})
+	var frags [][]byte
+	for off := 0; off < len(tcp); off += 256 {
+		end := min(off+256, len(tcp))
+		hop := []byte{44, 0, 1, 4, 0, 0, 0, 0} // next: fragment; PadN
+		fh := []byte{6, 0, byte(off >> 8), byte(off) & 0xf8, 0, 0, 0x12, 0x34}
+		if end < len(tcp) {
+			fh[3] |= 1
+		}
+		payload := append(append(hop, fh...), tcp[off:end]...)
+		frags = append(frags, capgen.IP(c.Client.Addr(), c.Server.Addr(), 0, 0, payload))
+	}
+	var d layers.Decoder
+	var seg layers.Segment
+	order := []int{1, 2, 0}
+	for i, j := range order {
+		err := d.Decode(pcap.LinkRaw, frags[j], len(frags[j]), 0, &seg)
+		if i < len(order)-1 && err != layers.ErrFragment {
+			t.Fatalf("fragment %d: %v, want ErrFragment", j, err)
+		}
+		if i == len(order)-1 && err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(seg.Payload) != string(data) || seg.Src != c.Client {
+		t.Fatalf("reassembled %d bytes from %v", len(seg.Payload), seg.Src)
+	}
+}
