@@ -12,11 +12,13 @@ missing=()
 dpkg -s libnetty-java >/dev/null 2>&1 || missing+=(libnetty-java)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# tcpdump records framecat sessions on the loopback interface (capture_test.go).
+command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "interop: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 echo "interop: npm ci (it-length-prefixed)"

@@ -36,6 +36,8 @@ var flagNames = map[string]string{
 	"budget": "budget", "frame-timeout": "frame-timeout", "min-rate": "min-rate", "time": "time",
 	"recut": "recut", "delay": "delay", "drop": "drop", "dup": "dup",
 	"corrupt": "corrupt", "corrupt-len": "corrupt-len", "seed": "seed",
+	"pcap": "pcap", "flow": "flow", "max-flows": "max-flows", "idle": "idle", "max-ooo": "max-ooo",
+	"summary": "summary",
 }
 
 var flagKinds = map[string]flagKind{
@@ -46,6 +48,8 @@ var flagKinds = map[string]flagKind{
 	"budget": valueFlag, "frame-timeout": valueFlag, "min-rate": valueFlag, "time": boolFlag,
 	"recut": valueFlag, "delay": valueFlag, "drop": valueFlag, "dup": valueFlag,
 	"corrupt": valueFlag, "corrupt-len": valueFlag, "seed": valueFlag,
+	"pcap": valueFlag, "flow": valueFlag, "max-flows": valueFlag, "idle": valueFlag, "max-ooo": valueFlag,
+	"summary": boolFlag,
 }
 
 // commandFlags lists the flags each command accepts, besides help.
@@ -55,9 +59,10 @@ var commandFlags = map[string][]string{
 	"dial":   {"codec", "format", "count", "timeout", "max", "skip"},
 	"proxy": {"codec", "format", "max", "skip", "budget", "frame-timeout", "min-rate", "time",
 		"recut", "delay", "drop", "dup", "corrupt", "corrupt-len", "seed"},
-	"decode": {"codec", "format", "max", "skip"},
+	"decode": {"codec", "format", "max", "skip", "pcap", "flow", "max-flows", "idle", "max-ooo", "summary"},
 	"encode": {"codec", "format", "max", "skip"},
 	"bench":  {"codec", "size", "duration", "conns", "max", "skip"},
+	"guess":  {"pcap", "max"},
 }
 
 // cmdline is a parsed command line after the command name.

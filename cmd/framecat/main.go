@@ -28,6 +28,8 @@ usage:
   framecat dial ADDR    -c SPEC [-f FORMAT] [--count N] [--timeout DUR]
   framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [-f FORMAT] [GUARD] [FAULTS]
   framecat decode -c SPEC [-f FORMAT] [FILE]
+  framecat decode -c SPEC [-f FORMAT] --pcap FILE [CAPTURE]
+  framecat guess [FILE | --pcap FILE] [--max SIZE]
   framecat encode -c SPEC [-f FORMAT] [FILE]
   framecat bench  -c SPEC [--size SIZE] [--duration DUR] [--conns N]
 common flags: --max SIZE (frame size limit, default 8MiB),
@@ -54,6 +56,25 @@ FAULTS (proxy), drawn from --seed N (default 1), so a run can be repeated:
   With --drop, --dup or --corrupt*, bytes go on frame by frame: a frame's
   bytes are held (outside --budget) until it is whole.
 
+CAPTURE (decode --pcap: pcap or pcapng, Ethernet/VLAN, SLL, SLL2,
+loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
+  --flow TERM,...       decode only the connections a term matches: #N
+                        (connection number), HOST, :PORT, HOST:PORT,
+                        [V6]:PORT (either side), CLIENT>SERVER (each an
+                        endpoint or *)
+  --summary             per direction: frames, bytes, gaps, how it ended
+  --max-flows N         connections followed at once (default 10000; the
+                        one idle longest is ended first)
+  --idle DUR            end a connection silent this long in capture
+                        time (default 5m; 0: never)
+  --max-ooo SIZE        out-of-order bytes held per direction before the
+                        missing ones are a gap (default 4MiB)
+  each line: TIME #ID CLIENT>SERVER > @OFFSET FRAME (< server to client);
+  TIME is the capture time of the frame's last byte, OFFSET the stream
+  offset of its first. JSON: {"len","hex","time","conn","flow","dir":
+  "c>s"|"s>c","offset"}. Gaps, resyncs and stopped directions go to
+  stderr; any of them makes the exit status 1.
+
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
           framekit reading the same stream intact, then a throughput figure
@@ -64,7 +85,11 @@ commands:
           received until the peer closes, --count N arrived or --timeout
   proxy   relays bytes unchanged and prints each frame: "#ID > " client
           to server, "#ID < " server to client
-  decode  splits a byte stream (FILE or stdin) into frames
+  decode  splits a byte stream (FILE or stdin) into frames; with --pcap,
+          every TCP connection of a packet capture, both directions
+  guess   infers the framing of a stream (FILE, stdin, or every TCP
+          direction of a capture): the best SPECs, with a confidence and
+          the layouts that parse alike; "no framing found" is exit 1
   encode  turns frames (FILE or stdin) into a byte stream on stdout
   bench   framekit client and server over loopback: frames/s and MB/s
           (defaults --size 64B --duration 3s --conns 1)
@@ -122,14 +147,14 @@ type env struct {
 
 func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command; want demo, listen, dial, proxy, decode, encode or bench")
+		return usagef("no command; want demo, listen, dial, proxy, decode, encode, guess or bench")
 	}
 	cmd := args[0]
 	if cmd == "-h" || cmd == "--help" || cmd == "help" {
 		return errHelp
 	}
 	if _, ok := commandFlags[cmd]; !ok {
-		return usagef("unknown command %q; want demo, listen, dial, proxy, decode, encode or bench", cmd)
+		return usagef("unknown command %q; want demo, listen, dial, proxy, decode, encode, guess or bench", cmd)
 	}
 	cl, err := parseArgs(cmd, args[1:])
 	if err != nil {
@@ -157,6 +182,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return encodeCmd(e, cl)
 	case "bench":
 		return benchCmd(e, cl)
+	case "guess":
+		return guessCmd(e, cl)
 	}
 	panic("unreachable")
 }

@@ -24,6 +24,14 @@ func openInput(e *env, cl *cmdline) (io.ReadCloser, string, error) {
 
 // decodeCmd splits a byte stream into frames and prints them.
 func decodeCmd(e *env, cl *cmdline) error {
+	if cl.has("pcap") {
+		return decodePcapCmd(e, cl)
+	}
+	for _, f := range []string{"flow", "max-flows", "idle", "max-ooo", "summary"} {
+		if cl.has(f) {
+			return usagef("--%s goes with --pcap FILE", f)
+		}
+	}
 	if err := wantArgs(cl, 0, 1, "FILE"); err != nil {
 		return err
 	}
