@@ -122,6 +122,17 @@ type Checksum struct {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// castagnoliOrIEEE is the hash/crc32 table of a CRC-32 algorithm.
+func castagnoliOrIEEE(a Algorithm) *crc32.Table {
+	switch a {
+	case CRC32IEEE:
+		return crc32.IEEETable
+	case CRC32C:
+		return castagnoli
+	}
+	return nil
+}
+
 // crc16Table is the CRC-16/CCITT-FALSE table, most significant bit first.
 var crc16Table = func() (t [256]uint16) {
 	for i := range t {
@@ -258,13 +269,9 @@ func newChecks(c *Checks, l *layout) (*checks, error) {
 		k.fixEnd = max(k.fixEnd, f.Offset+len(f.Bytes))
 	}
 	if s := c.Checksum; s != nil {
-		sm := &sum{alg: s.Algorithm, from: s.From, n: s.Len, inHead: s.InHeader, at: s.At}
+		sm := &sum{alg: s.Algorithm, from: s.From, n: s.Len, inHead: s.InHeader, at: s.At, table32: castagnoliOrIEEE(s.Algorithm)}
 		switch s.Algorithm {
-		case CRC32IEEE:
-			sm.table32 = crc32.IEEETable
-		case CRC32C:
-			sm.table32 = castagnoli
-		case CRC16CCITT:
+		case CRC32IEEE, CRC32C, CRC16CCITT:
 		default:
 			return nil, configError("Checksum.Algorithm %d: must be CRC32IEEE, CRC32C or CRC16CCITT", int(s.Algorithm))
 		}
