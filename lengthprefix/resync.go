@@ -1,7 +1,10 @@
 package lengthprefix
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/framekit/framekit/framing"
 )
@@ -83,8 +86,8 @@ func (l *layout) resync(buf []byte, atEOF bool, st *framing.DecodeState) (framin
 	scanCap := int(min(allowance(lim), int64(maxInt)))
 	p := max(st.Scanned, 1)
 	for ; p < len(buf) && p < scanCap; p++ {
-		total, need, err := l.frameSize(buf[p:], st.Limit)
-		if err != nil || (need == 0 && total-int64(l.strip+l.tlen) > lim) {
+		need, ok := l.probe(buf[p:], lim)
+		if !ok {
 			continue
 		}
 		if need > 0 && !atEOF {
@@ -119,4 +122,61 @@ func (l *layout) diagnose(buf []byte, limit int) (string, int64) {
 		return ce.Reason, 2 * total // checked twice: once to fail, once here
 	}
 	return "frame failed its checks", 0 // unreachable: resync follows a failure
+}
+
+// probe is frameSize's verdict on a candidate header at b[0], without its
+// errors (which allocate): whether it parses, passes the header's checks
+// and is within limit, or how many bytes it needs to tell.
+func (l *layout) probe(b []byte, limit int64) (need int, ok bool) {
+	for _, f := range l.k.fixed {
+		if len(b) >= f.Offset+len(f.Bytes) && !bytes.Equal(b[f.Offset:f.Offset+len(f.Bytes)], f.Bytes) {
+			return 0, false
+		}
+	}
+	hdr, fixed := l.hdr, l.fixed
+	var raw uint64
+	if l.varint {
+		if len(b) <= l.off {
+			return l.off + 1, true
+		}
+		n := 0
+		var shift uint
+		for i, c := range b[l.off:] {
+			if i == l.size || (i == binary.MaxVarintLen64-1 && c > 1) {
+				return 0, false
+			}
+			raw |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				n = i + 1
+				break
+			}
+			shift += 7
+		}
+		switch {
+		case n == 0 && len(b)-l.off >= l.size:
+			return 0, false
+		case n == 0:
+			return len(b) + 1, true
+		case raw > l.maxLen:
+			return 0, false
+		}
+		hdr, fixed = l.off+n, fixed+int64(n)
+	} else {
+		if len(b) < l.hdr {
+			return l.hdr, true
+		}
+		if raw = l.field(b[l.off:l.hdr]); raw > l.maxLen {
+			return 0, false
+		}
+	}
+	n := int64(raw)
+	if fixed > 0 && n > math.MaxInt64-fixed {
+		return 0, false
+	}
+	total := n + fixed
+	min := int64(hdr + l.tlen)
+	if s := l.k.sum; s != nil && s.inHead {
+		min = int64(max(hdr, s.at+s.w) + l.tlen)
+	}
+	return 0, total >= min && total-int64(l.strip+l.tlen) <= limit
 }
