@@ -150,3 +150,14 @@ func TestResyncGarbage64MiB(t *testing.T) {
 		t.Errorf("%d objects, %d bytes allocated for %d errors", objects, alloc, errs)
 	}
 }
+
+// runtimeAlloc measures the bytes allocated between start and stop.
+type runtimeAlloc struct{ before runtime.MemStats }
+
+func (a *runtimeAlloc) start() { runtime.GC(); runtime.ReadMemStats(&a.before) }
+
+func (a *runtimeAlloc) stop() uint64 {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - a.before.TotalAlloc
+}
