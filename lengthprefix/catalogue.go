@@ -119,7 +119,7 @@ var (
 	ThriftFramed = mustNew(Config{Size: 4, Signed: true, Strip: 4})
 )
 
-var errBitcoinChecksum = errors.New("Bitcoin checksum mismatch: not the first 4 bytes of SHA-256d(payload)")
+var errBitcoinChecksum = errors.New("bitcoin checksum mismatch: not the first 4 bytes of SHA-256d(payload)")
 
 func bitcoinSum(payload []byte) [4]byte {
 	h := sha256.Sum256(payload)

@@ -69,7 +69,7 @@ func resyncCounter(t *testing.T, work *int64) *Decoder {
 
 // measure reads stream through d and returns the frames, the errors, the
 // last error and the bytes and objects allocated while reading.
-func measure(d framing.Decoder, stream []byte, opts *framing.Options) (frames, errs int, last error, bytesAlloc, objects uint64) {
+func measure(d framing.Decoder, stream []byte, opts *framing.Options) (frames, errs int, bytesAlloc, objects uint64, last error) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -87,7 +87,7 @@ func measure(d framing.Decoder, stream []byte, opts *framing.Options) (frames, e
 		errs++
 	}
 	runtime.ReadMemStats(&after)
-	return frames, errs, last, after.TotalAlloc - before.TotalAlloc, after.Mallocs - before.Mallocs
+	return frames, errs, after.TotalAlloc - before.TotalAlloc, after.Mallocs - before.Mallocs, last
 }
 
 // TestResyncAdversarial64MiB: 64 MiB of headers built so that candidates
@@ -107,7 +107,7 @@ func TestResyncAdversarial64MiB(t *testing.T) {
 	var work int64
 	d := resyncCounter(t, &work)
 	var stats framing.Stats
-	frames, errs, last, alloc, _ := measure(d, stream, &framing.Options{MaxFrameSize: limit, Stats: &stats})
+	frames, errs, alloc, _, last := measure(d, stream, &framing.Options{MaxFrameSize: limit, Stats: &stats})
 	consumed := stats.Resynced.Load()
 	var ce *framing.CorruptError
 	if frames != 0 || !errors.As(last, &ce) || framing.Classify(last) != framing.Fatal {
@@ -136,7 +136,7 @@ func TestResyncGarbage64MiB(t *testing.T) {
 	var work int64
 	d := resyncCounter(t, &work)
 	var stats framing.Stats
-	frames, errs, last, alloc, objects := measure(d, stream, &framing.Options{MaxFrameSize: 1 << 20, Stats: &stats})
+	frames, errs, alloc, objects, last := measure(d, stream, &framing.Options{MaxFrameSize: 1 << 20, Stats: &stats})
 	if last != io.EOF || frames != 1+16<<10 || errs != 16<<10 {
 		t.Fatalf("%d frames, %d errors, last %v; want %d frames and %d errors, then io.EOF", frames, errs, last, 1+16<<10, 16<<10)
 	}

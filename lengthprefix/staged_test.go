@@ -19,9 +19,9 @@ type kindFrame struct {
 }
 
 // readKinds reads frames and kinds until the stream ends, in pieces of
-// piece bytes, and returns them, the error that ended them, and what
-// Detach handed over then plus what the reader had not read.
-func readKinds(t *testing.T, dec framing.Decoder, stream []byte, piece int) ([]kindFrame, error, []byte) {
+// piece bytes, and returns them, what Detach handed over then plus what
+// the reader had not read, and the error that ended them.
+func readKinds(t *testing.T, dec framing.Decoder, stream []byte, piece int) ([]kindFrame, []byte, error) {
 	t.Helper()
 	src := bytes.NewReader(stream)
 	r := framing.NewReader(fuzz.NewReader(src, fuzz.CutEvery(piece)), dec, nil)
@@ -30,7 +30,7 @@ func readKinds(t *testing.T, dec framing.Decoder, stream []byte, piece int) ([]k
 		f, err := r.ReadFrame()
 		if err != nil {
 			rest, _ := io.ReadAll(src)
-			return got, err, append(r.Detach(), rest...)
+			return got, append(r.Detach(), rest...), err
 		}
 		got = append(got, kindFrame{r.Kind(), string(f)})
 	}
@@ -59,13 +59,13 @@ func TestPreamble(t *testing.T) {
 		t.Fatalf("encoded %q", stream)
 	}
 	for _, piece := range []int{1, 5, len(stream)} {
-		got, err, _ := readKinds(t, HTTP2Client, stream, piece)
+		got, _, err := readKinds(t, HTTP2Client, stream, piece)
 		want := []kindFrame{{KindPreamble, preface}, {KindMessage, settings}, {KindMessage, settings}}
 		if diff := cmp.Diff(want, got); diff != "" || err != io.EOF {
 			t.Errorf("pieces of %d: %v, frames (-want +got):\n%s", piece, err, diff)
 		}
 		// A wrong preface is corrupt at offset 0, as soon as a byte differs.
-		_, err, _ = readKinds(t, HTTP2Client, []byte("PRI * HTTP/1.1\r\n"), piece)
+		_, _, err = readKinds(t, HTTP2Client, []byte("PRI * HTTP/1.1\r\n"), piece)
 		var ce *framing.CorruptError
 		if !errors.As(err, &ce) || ce.Offset != 0 {
 			t.Errorf("pieces of %d: wrong preface gives %v", piece, err)
@@ -84,7 +84,7 @@ func TestProxyHeader(t *testing.T) {
 	for _, hdr := range []string{v1, v2} {
 		stream := enc(t, c, hdr, "hello")
 		for _, piece := range []int{1, 7, len(stream)} {
-			got, err, _ := readKinds(t, c, stream, piece)
+			got, _, err := readKinds(t, c, stream, piece)
 			want := []kindFrame{{KindProxy, hdr}, {KindMessage, "hello"}}
 			if diff := cmp.Diff(want, got); diff != "" || err != io.EOF {
 				t.Errorf("pieces of %d: %v, frames (-want +got):\n%s", piece, err, diff)
@@ -92,7 +92,7 @@ func TestProxyHeader(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"\x00\x00\x00\x05hello", "PROXY " + string(bytes.Repeat([]byte("x"), 120)), "\r\n\r\n\x00\r\nQUIT\n\x11\x11\x00\x00"} {
-		_, err, _ := readKinds(t, c, []byte(bad), 3)
+		_, _, err := readKinds(t, c, []byte(bad), 3)
 		var ce *framing.CorruptError
 		if !errors.As(err, &ce) || ce.Offset != 0 {
 			t.Errorf("%q: %v, want a CorruptError at offset 0", bad, err)
@@ -141,7 +141,7 @@ func TestPostgres(t *testing.T) {
 			t.Errorf("%s: encoded % x, want % x", tc.name, stream, want)
 		}
 		for _, piece := range []int{1, 3, len(stream)} {
-			got, err, rest := readKinds(t, tc.c, stream, piece)
+			got, rest, err := readKinds(t, tc.c, stream, piece)
 			wantErr := io.EOF
 			if tc.after != "" {
 				wantErr = framing.ErrFinal
@@ -154,7 +154,7 @@ func TestPostgres(t *testing.T) {
 	// A startup message over PostgreSQL's limit, after a complete
 	// exchange on another stream: corrupt at its offset.
 	for _, piece := range []int{1, 8} {
-		_, err, _ := readKinds(t, PostgresFrontend, []byte(pgTooLarge), piece)
+		_, _, err := readKinds(t, PostgresFrontend, []byte(pgTooLarge), piece)
 		var ce *framing.CorruptError
 		if !errors.As(err, &ce) || ce.Offset != 0 || framing.Classify(err) != framing.Fatal {
 			t.Errorf("startup over the limit: %v", err)
