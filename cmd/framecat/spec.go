@@ -50,10 +50,25 @@ var protocols = map[string]*lengthprefix.Codec{
 	"dns": lengthprefix.DNSOverTCP, "tls": lengthprefix.TLSRecord, "kafka": lengthprefix.Kafka,
 }
 
-// protocolNames lists protocols' names in order, for usage.
-const protocolNames = `amqp bgp bitcoin cql diameter dns grpc http2 kafka
-      memcached-req memcached-resp modbus mongodb mqtt openflow smb2
-      thrift tls tpkt`
+// stagedProtocols are the catalogue's codecs of their own (a first stage,
+// continued packets), with where their length field lies in a regular
+// message.
+var stagedProtocols = map[string]struct {
+	c             framing.Codec
+	off, fieldLen int
+}{
+	"postgres-fe":  {lengthprefix.PostgresFrontend, 1, 4},
+	"postgres-be":  {lengthprefix.PostgresBackend, 1, 4},
+	"mysql":        {lengthprefix.MySQL, 0, 3},
+	"http2-client": {lengthprefix.HTTP2Client, 0, 3},
+	"amqp-client":  {lengthprefix.AMQPClient, 3, 4},
+}
+
+// protocolNames lists the names of protocols and stagedProtocols in
+// order, for usage.
+const protocolNames = `amqp amqp-client bgp bitcoin cql diameter dns grpc
+      http2 http2-client kafka memcached-req memcached-resp modbus mongodb
+      mqtt mysql openflow postgres-be postgres-fe smb2 thrift tls tpkt`
 
 // protocolCodec is a catalogue preset as a codec.
 func protocolCodec(spec string, p *lengthprefix.Codec) *codec {
@@ -216,6 +231,9 @@ func parseSpec(spec string) (*codec, error) {
 	}
 	if p, ok := protocols[spec]; ok {
 		return protocolCodec(spec, p), nil
+	}
+	if p, ok := stagedProtocols[spec]; ok {
+		return &codec{spec: spec, dec: p.c, enc: p.c, length: true, fieldOff: p.off, fieldSize: p.fieldLen}, nil
 	}
 	name, arg, hasArg := strings.Cut(spec, ":")
 	switch {

@@ -149,8 +149,14 @@ func TestProtocolSpecs(t *testing.T) {
 			t.Errorf("%s: %+v, %v", name, c, err)
 		}
 	}
-	if n := len(strings.Fields(protocolNames)); n != len(protocols) {
-		t.Errorf("protocolNames lists %d names, protocols has %d", n, len(protocols))
+	for name, p := range stagedProtocols {
+		c, err := parseSpec(name)
+		if !strings.Contains(specForms, name) || err != nil || c.dec != p.c || c.enc != p.c {
+			t.Errorf("%s: %+v, %v (listed: %v)", name, c, err, strings.Contains(specForms, name))
+		}
+	}
+	if n := len(strings.Fields(protocolNames)); n != len(protocols)+len(stagedProtocols) {
+		t.Errorf("protocolNames lists %d names, the tables have %d", n, len(protocols)+len(stagedProtocols))
 	}
 }
 
