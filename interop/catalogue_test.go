@@ -184,7 +184,26 @@ func (tp *tap) pump(dir int, dst, src net.Conn, codec framing.Codec) {
 // server is a peer process, its log, and how to stop it.
 type server struct {
 	cmd *exec.Cmd
-	log bytes.Buffer
+	log lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer that a process's output goroutine writes
+// while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startServer starts argv (as peerUser when running as root, since some
