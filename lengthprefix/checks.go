@@ -342,7 +342,7 @@ func (k *checks) verify(frame []byte) *framing.CorruptError {
 			return corrupt("frame of %d bytes is too short for its %v range", len(frame), s.alg)
 		}
 		if got != want {
-			return corrupt("%v mismatch: the frame says %#0*x, its bytes give %#0*x", s.alg, 2*s.w+2, want, 2*s.w+2, got)
+			return corrupt("%v mismatch: the frame says %#0*x, its bytes give %#0*x", s.alg, 2*s.w, want, 2*s.w, got)
 		}
 	}
 	if k.check != nil {

@@ -145,3 +145,18 @@ func TestBadChecksAreTypedAndLoseNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksumMismatchMessage(t *testing.T) {
+	c, _ := New(checksumCases[0].c)
+	_, errs := readAll(t, c, hx(t, "000D 313233343536373839 CBF43927"), 1, nil)
+	want := "CRC-32 mismatch: the frame says 0xcbf43927, its bytes give 0xcbf43926"
+	if len(errs) != 1 || !bytes.Contains([]byte(errs[0].Error()), []byte(want)) {
+		t.Errorf("%v, want it to say %q", errs, want)
+	}
+	c16, _ := New(checksumCases[3].c)
+	_, errs = readAll(t, c16, hx(t, "000B 313233343536373839 0001"), 1, nil)
+	want = "CRC-16/CCITT mismatch: the frame says 0x0001, its bytes give 0x29b1"
+	if len(errs) != 1 || !bytes.Contains([]byte(errs[0].Error()), []byte(want)) {
+		t.Errorf("%v, want it to say %q", errs, want)
+	}
+}
