@@ -185,6 +185,10 @@ func (s *sum) over(head, body []byte) (v uint32, ok bool) {
 	if s.alg == CRC16CCITT {
 		c = 0xFFFF
 	}
+	if head == nil && !s.inHead {
+		// Decoding a trailer checksum: one contiguous range.
+		return s.update(c, body[s.from:end]), true
+	}
 	if s.inHead {
 		c = s.feed(c, head, body, s.from, min(end, s.at))
 		return s.feed(c, head, body, max(s.from, s.at+s.w), end), true
