@@ -167,3 +167,30 @@ func (a *runtimeAlloc) stop() uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - a.before.TotalAlloc
 }
+
+// TestResyncMarker: under Resync a BGP stream with bytes of garbage
+// between two messages loses only the garbage: the header's marker tells
+// the next message, whatever the cut.
+func TestResyncMarker(t *testing.T) {
+	cfg := BGP.Config()
+	checks := *cfg.Checks
+	checks.Resync = true
+	cfg.Checks = &checks
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepalive := hx(t, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF 0013 04")
+	garbage := hx(t, "FFFF 00 FFFFFFFF 13")
+	stream := append(append(append(bytes.Clone(keepalive), garbage...), keepalive...), keepalive...)
+	for _, piece := range []int{1, 4, len(stream)} {
+		var stats framing.Stats
+		frames, errs := readAll(t, c, stream, piece, &framing.Options{Stats: &stats})
+		var ce *framing.CorruptError
+		if len(frames) != 3 || len(errs) != 1 || !errors.As(errs[0], &ce) || ce.Offset != int64(len(keepalive)) ||
+			ce.Dropped != int64(len(garbage)) || stats.Resynced.Load() != int64(len(garbage)) {
+			t.Errorf("pieces of %d: %d frames, errors %v, stats %v; want 3 frames and the %d garbage bytes dropped at offset %d",
+				piece, len(frames), errs, stats.Snapshot(), len(garbage), len(keepalive))
+		}
+	}
+}
