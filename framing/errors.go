@@ -136,6 +136,10 @@ type CorruptError struct {
 	Reason   string // what is wrong, for people
 	Offset   int64  // offset of the frame in the stream (bytes consumed before it); set by the Reader
 	Rejected bool   // only this frame is lost; reading goes on
+	// Dropped is, for a decoder that resynchronises by scanning forward
+	// (lengthprefix's Config.Resync), the bytes dropped with this error:
+	// Stats.Resynced adds them up.
+	Dropped int64
 }
 
 func (e *CorruptError) Error() string {

@@ -19,6 +19,7 @@ type Stats struct {
 	Skipped       atomic.Int64 // oversized frames skipped (Oversize: Skip)
 	TooLarge      atomic.Int64 // oversized frames refused (fatal)
 	Corrupt       atomic.Int64 // corrupt frames (fatal or rejected)
+	Resynced      atomic.Int64 // bytes dropped while resynchronising after corrupt frames (CorruptError.Dropped)
 	Resumed       atomic.Int64 // frames completed after a read timed out in them
 	SlowPeers     atomic.Int64 // SlowPeerErrors
 	OverBudget    atomic.Int64 // BudgetErrors
@@ -29,7 +30,7 @@ type Stats struct {
 type StatsSnapshot struct {
 	FramesRead, BytesRead, FramesWritten, BytesWritten int64
 	Skipped, TooLarge, Corrupt, Resumed, SlowPeers     int64
-	OverBudget, Largest                                int64
+	OverBudget, Largest, Resynced                      int64
 }
 
 // Snapshot returns the current counts.
@@ -39,15 +40,15 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		FramesWritten: s.FramesWritten.Load(), BytesWritten: s.BytesWritten.Load(),
 		Skipped: s.Skipped.Load(), TooLarge: s.TooLarge.Load(), Corrupt: s.Corrupt.Load(),
 		Resumed: s.Resumed.Load(), SlowPeers: s.SlowPeers.Load(), OverBudget: s.OverBudget.Load(),
-		Largest: s.Largest.Load(),
+		Largest: s.Largest.Load(), Resynced: s.Resynced.Load(),
 	}
 }
 
 // String formats the counts on one line, for logs.
 func (s StatsSnapshot) String() string {
-	return fmt.Sprintf("frames_read=%d bytes_read=%d frames_written=%d bytes_written=%d skipped=%d too_large=%d corrupt=%d resumed=%d slow_peers=%d over_budget=%d largest=%d",
+	return fmt.Sprintf("frames_read=%d bytes_read=%d frames_written=%d bytes_written=%d skipped=%d too_large=%d corrupt=%d resumed=%d slow_peers=%d over_budget=%d largest=%d resynced=%d",
 		s.FramesRead, s.BytesRead, s.FramesWritten, s.BytesWritten, s.Skipped, s.TooLarge, s.Corrupt,
-		s.Resumed, s.SlowPeers, s.OverBudget, s.Largest)
+		s.Resumed, s.SlowPeers, s.OverBudget, s.Largest, s.Resynced)
 }
 
 func (s *Stats) largest(n int64) {
@@ -70,6 +71,10 @@ func (x *readerExt) reject(err error) {
 			x.stats.TooLarge.Add(1)
 		case errors.Is(err, ErrCorrupt):
 			x.stats.Corrupt.Add(1)
+			var ce *CorruptError
+			if errors.As(err, &ce) && ce.Dropped > 0 {
+				x.stats.Resynced.Add(ce.Dropped)
+			}
 		case errors.Is(err, ErrBudget):
 			x.stats.OverBudget.Add(1)
 		}

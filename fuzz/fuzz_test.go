@@ -20,6 +20,11 @@ import (
 // the fuzzer's choosing, COBS, SLIP and fixed sizes. roundTrip reports
 // whether what ReadFrame returns is what WriteFrame was given (layouts
 // that rewrite or strip part of the payload are for decoding only).
+// crcResync is a CRC-32C trailer under Resync, so that the fuzzer reaches
+// the resynchronising scan.
+var crcResync, _ = lengthprefix.New(lengthprefix.Config{Size: 2, Strip: 2, Checks: &lengthprefix.Checks{
+	Checksum: &lengthprefix.Checksum{Algorithm: lengthprefix.CRC32C, From: 2}, Resync: true}})
+
 func codecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundTrip bool) {
 	at := func(i int) int {
 		if i < len(cfg) {
@@ -30,9 +35,19 @@ func codecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundTrip 
 	presets := []framing.Codec{lengthprefix.U8, lengthprefix.U16BE, lengthprefix.U16LE, lengthprefix.U24BE,
 		lengthprefix.U32BE, lengthprefix.U32LE, lengthprefix.U64BE, lengthprefix.Uvarint, lengthprefix.Kafka,
 		delimiter.Lines, delimiter.CRLFLines, delimiter.CRLF, delimiter.COBS, delimiter.SLIP}
+	// The protocol catalogue: their encoders take whole frames, so
+	// arbitrary payloads do not round-trip.
+	catalogue := []framing.Codec{lengthprefix.MQTT, lengthprefix.AMQP, lengthprefix.HTTP2Frame, lengthprefix.GRPC,
+		lengthprefix.ModbusTCP, lengthprefix.TPKT, lengthprefix.SMB2, lengthprefix.Diameter, lengthprefix.BGP,
+		lengthprefix.OpenFlow, lengthprefix.MemcachedRequest, lengthprefix.CQL, lengthprefix.MongoDB,
+		lengthprefix.Bitcoin, lengthprefix.ThriftFramed, crcResync}
 	switch k := at(0) % 4; k {
 	case 0:
-		c := presets[at(1)%len(presets)]
+		if i := at(1) % (len(presets) + len(catalogue)); i >= len(presets) {
+			c := catalogue[i-len(presets)]
+			return c, c, false
+		}
+		c := presets[at(1)%(len(presets)+len(catalogue))]
 		return c, c, true
 	case 1: // any length layout
 		order := lengthprefix.BigEndian
@@ -96,6 +111,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{2, 1, 1, '\r', '\n', 0, 'E'}, []byte("abc\r\ndefE\r"))
 	f.Add([]byte{0, 12}, []byte{3, 0x11, 0x22, 2, 0x33, 0, 0, 1, 0xff})
 	f.Add([]byte{3, 4}, []byte("0123456789"))
+	f.Add([]byte{0, 14}, []byte{0x30, 0x02, 'h', 'i', 0xc0, 0x00, 0x30, 0xff, 0xff, 0xff, 0xff})           // MQTT
+	f.Add([]byte{0, 29}, []byte{0, 2, 'h', 'i', 0x7c, 0x7e, 0x25, 0x34, 0, 2, 'h', 'i', 0, 0, 0, 0, 0, 2}) // CRC-32C, Resync
 	f.Fuzz(func(t *testing.T, cfg, data []byte) {
 		dec, _, _ := codecFrom(cfg)
 		if dec == nil {

@@ -21,6 +21,26 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# --- issue 18: protocol catalogue peers (real servers from Debian) -------
+# PostgreSQL, Mosquitto, Memcached, MariaDB, OpenSSL; Node (http2) is on the
+# machine. The servers that refuse root run as framekit-peer, created here,
+# with their data under temporary directories (catalogue_test.go).
+catalogue_pkgs=()
+command -v psql >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || catalogue_pkgs+=(postgresql postgresql-client)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || catalogue_pkgs+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || catalogue_pkgs+=(mosquitto-clients)
+command -v memcached >/dev/null 2>&1 || catalogue_pkgs+=(memcached)
+[ -x /usr/sbin/mariadbd ] || catalogue_pkgs+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || catalogue_pkgs+=(mariadb-client)
+command -v openssl >/dev/null 2>&1 || catalogue_pkgs+=(openssl)
+if [ ${#catalogue_pkgs[@]} -gt 0 ]; then
+	echo "interop: installing ${catalogue_pkgs[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${catalogue_pkgs[@]}" >/dev/null
+fi
+id framekit-peer >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin framekit-peer
+# --- end of issue 18's block ------------------------------------------------
+
 echo "interop: npm ci (it-length-prefixed)"
 (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
 

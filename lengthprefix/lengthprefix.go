@@ -68,6 +68,18 @@ type Config struct {
 	// length is halved. 8-byte fields are always read as signed, as Netty
 	// reads a long: a value of 2^63 or more is corrupt.
 	Signed bool
+	// Varint says the length field is an unsigned LEB128 varint at Offset
+	// (MQTT's remaining length) instead of a fixed-width integer: the frame
+	// is Offset + (the varint's bytes) + L + Adjust bytes. Size is then the
+	// most bytes the varint may take, 1 to 10 (MQTT: 4, so L is at most
+	// 268,435,455); a longer one is corrupt. Order, Signed and
+	// IncludesHeader do not apply, and Strip is at most Offset. The encoder
+	// (Strip 0) takes the whole frame with a varint of any value and length
+	// in place, and writes the minimal varint of the right value.
+	Varint bool
+	// Checks, when set, are checked on every frame: fixed header bytes, a
+	// trailer, a checksum, a function of the caller's (see Checks).
+	Checks *Checks
 }
 
 // encMode says what a layout's encoder takes.
@@ -92,6 +104,12 @@ type layout struct {
 	maxLen uint64 // the largest field value that is a length (not negative)
 	enc    encMode
 	plain  bool // Offset 0, Adjust 0, Strip = Size: the presets' layout, decoded on a fast path
+	varint bool // the field is a varint of at most size bytes at off
+	k      *checks
+	tlen   int // bytes after the body (k.tlen)
+	// copyHead is, for Strip 0, how many bytes of the caller's frame the
+	// encoder copies as the header (the varint's bytes for a varint).
+	copyHead int
 }
 
 func configError(format string, args ...any) error {
@@ -100,7 +118,10 @@ func configError(format string, args ...any) error {
 
 // newLayout validates c.
 func newLayout(c Config) (layout, error) {
-	l := layout{cfg: c, off: c.Offset, size: c.Size, strip: c.Strip}
+	l := layout{cfg: c, off: c.Offset, size: c.Size, strip: c.Strip, varint: c.Varint}
+	if c.Varint {
+		return newVarintLayout(c)
+	}
 	switch c.Size {
 	case 1, 2, 3, 4, 8:
 	default:
@@ -163,13 +184,83 @@ func newLayout(c Config) (layout, error) {
 	case c.Offset == 0 && c.Strip == c.Size:
 		l.enc = encPrefix
 	}
-	l.plain = c.Offset == 0 && l.adjust == 0 && c.Strip == c.Size
-	return l, nil
+	l.plain = c.Offset == 0 && l.adjust == 0 && c.Strip == c.Size && c.Checks == nil
+	l.copyHead = l.hdr
+	return l, l.addChecks()
+}
+
+// addChecks validates Config.Checks against the rest of the layout.
+func (l *layout) addChecks() error {
+	c := l.cfg.Checks
+	if c == nil {
+		return nil
+	}
+	k, err := newChecks(c, l)
+	if err != nil {
+		return err
+	}
+	for _, f := range k.fixed {
+		if !l.varint && f.Offset < l.hdr && f.Offset+len(f.Bytes) > l.off {
+			return configError("Fixed at offset %d overlaps the length field (bytes %d to %d)", f.Offset, l.off, l.hdr-1)
+		}
+	}
+	l.k, l.tlen = k, k.tlen
+	if !l.varint {
+		// The header the encoder copies reaches the bytes a positive
+		// Adjust adds (a checksum after the length field), except those
+		// the trailer accounts for.
+		l.copyHead = l.hdr + int(max(0, l.adjust-int64(l.tlen)))
+	}
+	if int64(l.tlen) > l.adjust+int64(l.maxLen) {
+		return configError("a %d-byte trailer does not fit any frame: the largest value of %s plus Adjust %d is %d", l.tlen, l.fieldName(), l.adjust, int64(l.maxLen)+l.adjust)
+	}
+	if (k.check != nil && k.sealFn == nil) ||
+		(l.enc == encPrefix && (k.sealFn != nil || (k.sum != nil && k.sum.inHead))) {
+		l.enc = encNone
+	}
+	return nil
+}
+
+// newVarintLayout validates a Config with a varint length.
+func newVarintLayout(c Config) (layout, error) {
+	l := layout{cfg: c, off: c.Offset, size: c.Size, strip: c.Strip, varint: true}
+	if l.size == 0 {
+		l.size = binary.MaxVarintLen64
+	}
+	switch {
+	case l.size < 1 || l.size > binary.MaxVarintLen64:
+		return l, configError("Size %d: a varint length takes 1 to 10 bytes at most", c.Size)
+	case c.Order != BigEndian || c.Signed || c.IncludesHeader:
+		return l, configError("Order, Signed and IncludesHeader do not apply to a varint length")
+	case c.Offset < 0 || c.Offset > 1<<20:
+		return l, configError("Offset %d: must be 0 to 1 MiB", c.Offset)
+	case c.Strip < 0 || c.Strip > c.Offset:
+		return l, configError("Strip %d: with a varint length, at most Offset (%d) bytes can be stripped", c.Strip, c.Offset)
+	case c.Adjust < -(1<<20) || c.Adjust > 1<<20:
+		return l, configError("Adjust %d: with a varint length, must be within 1 MiB of 0", c.Adjust)
+	}
+	l.hdr = c.Offset
+	l.adjust = int64(c.Adjust)
+	l.maxLen = math.MaxInt64 >> 1 // so that Offset + varint + L + Adjust never overflows
+	if l.size < 9 {
+		l.maxLen = 1<<(7*l.size) - 1
+	}
+	if l.adjust < 0 && int64(l.maxLen)+l.adjust < 0 {
+		return l, configError("Adjust %d makes every frame corrupt: a %d-byte varint holds at most %d", l.adjust, l.size, l.maxLen)
+	}
+	l.fixed = int64(c.Offset) + l.adjust
+	if c.Strip == 0 {
+		l.enc = encWhole
+	}
+	return l, l.addChecks()
 }
 
 // fieldName describes the length field, for messages: "a 2-byte unsigned
 // length field".
 func (l *layout) fieldName() string {
+	if l.varint {
+		return fmt.Sprintf("a varint length field of at most %d bytes", l.size)
+	}
 	if l.size == 8 {
 		return "an 8-byte signed length field"
 	}
@@ -227,28 +318,56 @@ func (l *layout) putField(b []byte, v uint64) {
 // in bytes, or need > 0 bytes to buffer before the header is complete.
 // limit only fills in the error for a frame too large to represent.
 func (l *layout) frameSize(buf []byte, limit int) (total int64, need int, err error) {
-	if len(buf) < l.hdr {
-		return 0, l.hdr, nil
+	if l.k != nil && l.k.fixed != nil {
+		if err := l.k.fixedOK(buf); err != nil {
+			return 0, 0, err
+		}
 	}
-	raw := l.field(buf[l.off:l.hdr])
-	if raw > l.maxLen {
-		return 0, 0, l.negativeField(raw)
+	hdr, fixed := l.hdr, l.fixed
+	var raw uint64
+	if l.varint {
+		if len(buf) <= l.off {
+			return 0, l.off + 1, nil
+		}
+		v, n, err := l.readVarint(buf[l.off:])
+		if err != nil || n == 0 {
+			return 0, len(buf) + 1, err
+		}
+		raw, hdr, fixed = v, l.off+n, fixed+int64(n)
+	} else {
+		if len(buf) < l.hdr {
+			return 0, l.hdr, nil
+		}
+		raw = l.field(buf[l.off:l.hdr])
+		if raw > l.maxLen {
+			return 0, 0, l.negativeField(raw)
+		}
 	}
 	n := int64(raw)
-	if l.fixed > 0 && n > math.MaxInt64-l.fixed {
+	if fixed > 0 && n > math.MaxInt64-fixed {
 		// The frame is 2^63 bytes or more: far over any limit, and too
 		// long even to skip.
 		size := int64(-1)
-		if f := l.fixed - int64(l.strip); f <= 0 || n <= math.MaxInt64-f {
+		if f := fixed - int64(l.strip) - int64(l.tlen); f <= 0 || n <= math.MaxInt64-f {
 			size = n + f
 		}
 		return 0, 0, &framing.FrameTooLargeError{Size: size, Limit: limit}
 	}
-	total = n + l.fixed
-	if total < int64(l.hdr) {
+	total = n + fixed
+	if total < int64(hdr) {
 		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf(
 			"adjusted length %d is negative: length field %d plus Adjust %d leaves the frame shorter than its %d-byte header",
-			n+l.adjust, n, l.adjust, l.hdr)}
+			n+l.adjust, n, l.adjust, hdr)}
+	}
+	if l.k != nil {
+		min := int64(hdr + l.tlen)
+		if s := l.k.sum; s != nil && s.inHead {
+			min = int64(max(hdr, s.at+s.w) + l.tlen)
+		}
+		if total < min {
+			return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf(
+				"frame of %d bytes (length field %d) is shorter than its header and trailer (%d bytes)", total, n, min)}
+		}
 	}
 	if total < int64(l.strip) {
 		// Unreachable for a validated Config (Strip is at most
@@ -258,6 +377,32 @@ func (l *layout) frameSize(buf []byte, limit int) (total int64, need int, err er
 			"frame of %d bytes (length field %d) is shorter than the %d bytes to strip", total, n, l.strip)}
 	}
 	return total, 0, nil
+}
+
+// readVarint reads the varint length at the start of b: its value and
+// length n, n 0 while it is incomplete.
+func (l *layout) readVarint(b []byte) (v uint64, n int, err error) {
+	var shift uint
+	for i, c := range b {
+		if i == l.size {
+			break
+		}
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			return 0, 0, &framing.CorruptError{Reason: "varint length overflows 64 bits"}
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			if v > l.maxLen {
+				return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf("varint length %d is larger than %d", v, l.maxLen)}
+			}
+			return v, i + 1, nil
+		}
+		shift += 7
+	}
+	if len(b) >= l.size {
+		return 0, 0, &framing.CorruptError{Reason: fmt.Sprintf("varint length longer than %d bytes", l.size)}
+	}
+	return 0, 0, nil
 }
 
 // negativeField reports a field value above maxLen, which is negative as a
@@ -320,22 +465,40 @@ func (l *layout) payloadError(size int, n int64) error {
 		"too long for %s, which takes %s of at most %d bytes", l.fieldName(), what, hi)}
 }
 
-// check validates a payload (the whole frame with Strip 0) and returns its
-// length field value.
-func (l *layout) check(p []byte) (uint64, error) {
-	n := int64(len(p))
-	if l.enc == encWhole {
-		if len(p) < l.hdr {
-			return 0, &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
-				"shorter than the %d-byte header: this codec takes the whole frame, header included", l.hdr)}
+// check validates a payload (the whole frame with Strip 0, the trailer
+// excluded) and returns its length field value and how many of its bytes
+// the header replaces.
+func (l *layout) check(p []byte) (v uint64, skip int, err error) {
+	n := int64(len(p) + l.tlen)
+	switch {
+	case l.varint:
+		if len(p) <= l.off {
+			return 0, 0, &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
+				"shorter than the %d header bytes and a varint: this codec takes the whole frame, header included", l.off+1)}
 		}
+		old := 0
+		for old < len(p)-l.off && old < l.size && p[l.off+old] >= 0x80 {
+			old++
+		}
+		if old == len(p)-l.off || old == l.size {
+			return 0, 0, &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
+				"the bytes at offset %d are not a varint of at most %d bytes (the length's place)", l.off, l.size)}
+		}
+		skip = l.off + old + 1
+		n = int64(len(p) - skip + l.tlen)
+	case l.enc == encWhole:
+		if len(p) < l.copyHead {
+			return 0, 0, &framing.PayloadError{Size: len(p), Reason: fmt.Sprintf(
+				"shorter than the %d-byte header: this codec takes the whole frame, header included", l.copyHead)}
+		}
+		skip = l.copyHead
 		n -= int64(l.hdr)
 	}
 	v, ok := l.length(n)
 	if !ok {
-		return 0, l.payloadError(len(p), n)
+		return 0, 0, l.payloadError(len(p), n)
 	}
-	return v, nil
+	return v, skip, nil
 }
 
 // appendHeader implements AppendHeader for an encoding layout.
@@ -356,30 +519,59 @@ func (l *layout) appendHeader(dst, p []byte) ([]byte, int, error) {
 			return binary.BigEndian.AppendUint64(dst, n), 0, nil
 		}
 	}
-	v, err := l.check(p)
+	v, skip, err := l.check(p)
 	if err != nil {
 		return dst, 0, err
 	}
 	start := len(dst)
-	if l.enc == encWhole {
-		dst = append(dst, p[:l.hdr]...)
+	switch {
+	case l.varint:
+		dst = append(dst, p[:l.off]...)
+		dst = binary.AppendUvarint(dst, v)
+	case l.enc == encWhole:
+		dst = append(dst, p[:skip]...)
 		l.putField(dst[start+l.off:start+l.hdr], v)
-		return dst, l.hdr, nil
+	default:
+		var zero [8]byte
+		dst = append(dst, zero[:l.size]...)
+		l.putField(dst[start:], v)
 	}
-	var zero [8]byte
-	dst = append(dst, zero[:l.size]...)
-	l.putField(dst[start:], v)
-	return dst, 0, nil
+	if l.k != nil {
+		l.k.seal(dst[start:], p[skip:])
+	}
+	return dst, skip, nil
+}
+
+// appendTrailer implements AppendTrailer: the checksum trailer and the
+// fixed trailer, for a payload appendHeader accepted.
+func (l *layout) appendTrailer(dst, p []byte) []byte {
+	if l.k == nil || l.tlen == 0 {
+		return dst
+	}
+	if s := l.k.sum; s != nil && !s.inHead {
+		// The checksum may cover the header: build it again.
+		var b [64]byte
+		head, skip, _ := l.appendHeader(b[:0], p)
+		return l.k.appendTrailer(dst, head, p[skip:])
+	}
+	_, skip, _ := l.check(p)
+	return l.k.appendTrailer(dst, nil, p[skip:])
 }
 
 // appendFrame implements AppendFrame for an encoding layout: the header,
-// then the rest of the payload.
+// then the rest of the payload, then the trailer.
 func (l *layout) appendFrame(dst, p []byte) ([]byte, error) {
+	start := len(dst)
 	dst, skip, err := l.appendHeader(dst, p)
 	if err != nil {
 		return dst, err
 	}
-	return append(dst, p[skip:]...), nil
+	hlen := len(dst) - start
+	dst = append(dst, p[skip:]...)
+	if l.k != nil && l.tlen > 0 {
+		dst = l.k.appendTrailer(dst, dst[start:start+hlen], p[skip:])
+	}
+	return dst, nil
 }
 
 // A Decoder decodes one length-field layout. It is built by NewDecoder, is
@@ -472,6 +664,9 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 			return framing.NeedFrame(l.hdr, int64(t), int64(t)), nil
 		}
 	}
+	if l.k != nil {
+		return l.decodeChecked(buf, atEOF, st)
+	}
 	total, need, err := l.frameSize(buf, st.Limit)
 	if err != nil || need > 0 {
 		return framing.Need(need), err
@@ -497,9 +692,9 @@ func (c *Codec) AppendHeader(dst, payload []byte) (out []byte, skip int, err err
 	return c.l.appendHeader(dst, payload)
 }
 
-// AppendTrailer implements framing.WrapEncoder; length-field frames have no
-// trailer, so it returns dst.
-func (c *Codec) AppendTrailer(dst, payload []byte) []byte { return dst }
+// AppendTrailer implements framing.WrapEncoder: it appends the trailer
+// Checks ask for (a checksum, fixed bytes), or nothing.
+func (c *Codec) AppendTrailer(dst, payload []byte) []byte { return c.l.appendTrailer(dst, payload) }
 
 var (
 	_ framing.Decoder     = (*Decoder)(nil)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,7 +25,141 @@ const specForms = `  u8 u16be u16le u24be u32be u32le u64be uvarint
       adjust=N (0)  includes=true|false (false)  strip=N (offset+size)
       the frame is offset+size+L+adjust bytes, L the field's value;
       includes=true means L counts offset+size too; the first strip
-      bytes of the frame are not printed`
+      bytes of the frame are not printed
+    extension keys (lengthprefix.Config and Checks):
+      signed=true         the field is two's complement; negative is corrupt
+      varint=true         the field is a varint of at most size (1-10) bytes
+                          at offset (MQTT); strip defaults to 0
+      fixed=OFF:HEX+...   header bytes checked on every frame (fixed=0:03)
+      trailer=HEX         bytes every frame ends with (trailer=ce)
+      crc=crc32|crc32c|crc16  a checksum (CRC-16/CCITT-FALSE), a trailer
+                          unless crcat=N puts it at header offset N;
+                          crcorder=be|le (be), crcfrom=N (0), crclen=N (all)
+      resync=true         a frame failing a check is skipped, not fatal
+  protocols (the frame is the whole message; see lengthprefix's catalogue):
+      ` + protocolNames
+
+// protocols are lengthprefix's catalogue presets by name.
+var protocols = map[string]*lengthprefix.Codec{
+	"mqtt": lengthprefix.MQTT, "amqp": lengthprefix.AMQP, "http2": lengthprefix.HTTP2Frame,
+	"grpc": lengthprefix.GRPC, "modbus": lengthprefix.ModbusTCP, "tpkt": lengthprefix.TPKT,
+	"smb2": lengthprefix.SMB2, "diameter": lengthprefix.Diameter, "bgp": lengthprefix.BGP,
+	"openflow": lengthprefix.OpenFlow, "memcached-req": lengthprefix.MemcachedRequest,
+	"memcached-resp": lengthprefix.MemcachedResponse, "cql": lengthprefix.CQL,
+	"mongodb": lengthprefix.MongoDB, "bitcoin": lengthprefix.Bitcoin, "thrift": lengthprefix.ThriftFramed,
+	"dns": lengthprefix.DNSOverTCP, "tls": lengthprefix.TLSRecord, "kafka": lengthprefix.Kafka,
+}
+
+// stagedProtocols are the catalogue's codecs of their own (a first stage,
+// continued packets), with where their length field lies in a regular
+// message.
+var stagedProtocols = map[string]struct {
+	c             framing.Codec
+	off, fieldLen int
+}{
+	"postgres-fe":  {lengthprefix.PostgresFrontend, 1, 4},
+	"postgres-be":  {lengthprefix.PostgresBackend, 1, 4},
+	"mysql":        {lengthprefix.MySQL, 0, 3},
+	"http2-client": {lengthprefix.HTTP2Client, 0, 3},
+	"amqp-client":  {lengthprefix.AMQPClient, 3, 4},
+}
+
+// protocolNames lists the names of protocols and stagedProtocols in
+// order, for usage.
+const protocolNames = `amqp amqp-client bgp bitcoin cql diameter dns grpc
+      http2 http2-client kafka memcached-req memcached-resp modbus mongodb
+      mqtt mysql openflow postgres-be postgres-fe smb2 thrift tls tpkt`
+
+// protocolCodec is a catalogue preset as a codec.
+func protocolCodec(spec string, p *lengthprefix.Codec) *codec {
+	cfg := p.Config()
+	c := &codec{spec: spec, dec: p, enc: p, length: true, fieldOff: cfg.Offset, fieldSize: cfg.Size}
+	if cfg.Varint {
+		c.fieldSize = 1
+	}
+	return c
+}
+
+// lenExtension parses a len: key of the Config extensions into cfg;
+// handled is false for a key it does not know.
+func lenExtension(cfg *lengthprefix.Config, key, val string) (handled bool, err error) {
+	k := cfg.Checks
+	if k == nil {
+		k = &lengthprefix.Checks{}
+	}
+	sum := func() *lengthprefix.Checksum {
+		if k.Checksum == nil {
+			k.Checksum = &lengthprefix.Checksum{}
+		}
+		return k.Checksum
+	}
+	flag := func() (bool, error) {
+		switch val {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return false, fmt.Errorf("%s=%s: must be true or false", key, val)
+	}
+	num := func() (int, error) {
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%s=%s: not a whole number >= 0", key, val)
+		}
+		return n, nil
+	}
+	switch key {
+	case "signed":
+		cfg.Signed, err = flag()
+		return true, err
+	case "varint":
+		cfg.Varint, err = flag()
+		return true, err
+	case "resync":
+		k.Resync, err = flag()
+	case "fixed":
+		for _, f := range strings.Split(val, "+") {
+			off, hx, ok := strings.Cut(f, ":")
+			n, err1 := strconv.Atoi(off)
+			b, err2 := hex.DecodeString(hx)
+			if !ok || err1 != nil || err2 != nil || n < 0 || len(b) == 0 {
+				return true, fmt.Errorf("fixed=%s: want OFFSET:HEX, joined with +", val)
+			}
+			k.Fixed = append(k.Fixed, lengthprefix.Fixed{Offset: n, Bytes: b})
+		}
+	case "trailer":
+		k.Trailer, err = hex.DecodeString(val)
+		if err != nil || len(k.Trailer) == 0 {
+			return true, fmt.Errorf("trailer=%s: want hex bytes", val)
+		}
+	case "crc":
+		alg, ok := map[string]lengthprefix.Algorithm{"crc32": lengthprefix.CRC32IEEE, "crc32c": lengthprefix.CRC32C, "crc16": lengthprefix.CRC16CCITT}[val]
+		if !ok {
+			return true, fmt.Errorf("crc=%s: must be crc32, crc32c or crc16", val)
+		}
+		sum().Algorithm = alg
+	case "crcorder":
+		switch val {
+		case "be":
+		case "le":
+			sum().Order = lengthprefix.LittleEndian
+		default:
+			return true, fmt.Errorf("crcorder=%s: must be be or le", val)
+		}
+	case "crcfrom":
+		sum().From, err = num()
+	case "crclen":
+		sum().Len, err = num()
+	case "crcat":
+		sum().InHeader = true
+		sum().At, err = num()
+	default:
+		return false, nil
+	}
+	cfg.Checks = k
+	return true, err
+}
 
 // codec is a parsed SPEC.
 type codec struct {
@@ -93,6 +228,12 @@ func parseSpec(spec string) (*codec, error) {
 	if p, ok := presets[spec]; ok {
 		size := map[string]int{"u8": 1, "u16be": 2, "u16le": 2, "u24be": 3, "u32be": 4, "u32le": 4, "u64be": 8}[spec]
 		return &codec{spec: spec, dec: p, enc: p, length: true, fieldSize: size}, nil
+	}
+	if p, ok := protocols[spec]; ok {
+		return protocolCodec(spec, p), nil
+	}
+	if p, ok := stagedProtocols[spec]; ok {
+		return &codec{spec: spec, dec: p.c, enc: p.c, length: true, fieldOff: p.off, fieldSize: p.fieldLen}, nil
 	}
 	name, arg, hasArg := strings.Cut(spec, ":")
 	switch {
@@ -163,9 +304,6 @@ func parseLen(spec, list string) (*codec, error) {
 		switch key {
 		case "size":
 			cfg.Size, err = num()
-			if err == nil && cfg.Size != 1 && cfg.Size != 2 && cfg.Size != 3 && cfg.Size != 4 && cfg.Size != 8 {
-				err = bad("size=%s: must be 1, 2, 3, 4 or 8", val)
-			}
 		case "offset":
 			cfg.Offset, err = num()
 			if err == nil && cfg.Offset < 0 {
@@ -196,7 +334,12 @@ func parseLen(spec, list string) (*codec, error) {
 				err = bad("includes=%s: must be true or false", val)
 			}
 		default:
-			err = bad("unknown key %q", key)
+			var handled bool
+			if handled, err = lenExtension(&cfg, key, val); !handled {
+				err = bad("unknown key %q", key)
+			} else if err != nil {
+				err = bad("%v", err)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -205,11 +348,20 @@ func parseLen(spec, list string) (*codec, error) {
 	if !seen["size"] {
 		return nil, bad("size is required")
 	}
+	if cfg.Varint && (cfg.Size < 1 || cfg.Size > 10) {
+		return nil, bad("size=%d: a varint takes 1 to 10 bytes at most", cfg.Size)
+	}
+	if !cfg.Varint && cfg.Size != 1 && cfg.Size != 2 && cfg.Size != 3 && cfg.Size != 4 && cfg.Size != 8 {
+		return nil, bad("size=%d: must be 1, 2, 3, 4 or 8", cfg.Size)
+	}
 	if cfg.IncludesHeader && cfg.Adjust != 0 {
 		return nil, bad("includes=true and adjust=%d exclude each other (includes=true means adjust=%d)",
 			cfg.Adjust, -(cfg.Offset + cfg.Size))
 	}
 	cfg.Strip = cfg.Offset + cfg.Size
+	if cfg.Varint {
+		cfg.Strip = 0
+	}
 	if strip >= 0 {
 		cfg.Strip = strip
 	}

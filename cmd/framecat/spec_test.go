@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,67 @@ func TestClassify(t *testing.T) {
 	}
 	if _, err := classify(msgs, reads[1:]); err == nil {
 		t.Error("classify of reads that lost bytes: no error")
+	}
+}
+
+// TestProtocolSpecs: every catalogue preset parses by name, is listed in
+// the usage, and frames what its encoder wrote.
+func TestProtocolSpecs(t *testing.T) {
+	for name, p := range protocols {
+		if !strings.Contains(specForms, name) {
+			t.Errorf("usage does not list %q", name)
+		}
+		c, err := parseSpec(name)
+		if err != nil || c.dec != p || c.enc != p || !c.length {
+			t.Errorf("%s: %+v, %v", name, c, err)
+		}
+	}
+	for name, p := range stagedProtocols {
+		c, err := parseSpec(name)
+		if !strings.Contains(specForms, name) || err != nil || c.dec != p.c || c.enc != p.c {
+			t.Errorf("%s: %+v, %v (listed: %v)", name, c, err, strings.Contains(specForms, name))
+		}
+	}
+	if n := len(strings.Fields(protocolNames)); n != len(protocols)+len(stagedProtocols) {
+		t.Errorf("protocolNames lists %d names, the tables have %d", n, len(protocols)+len(stagedProtocols))
+	}
+}
+
+// TestLenExtensionKeys: the len: keys of the Config extensions give the
+// Config they name, and bad values are usage errors.
+func TestLenExtensionKeys(t *testing.T) {
+	c, err := parseSpec("len:offset=1,size=4,varint=true")
+	if err != nil || c.dec.(interface{ Config() lengthprefix.Config }).Config() != (lengthprefix.Config{Offset: 1, Size: 4, Varint: true}) {
+		t.Fatalf("varint: %+v, %v", c, err)
+	}
+	c, err = parseSpec("len:size=2,strip=2,crc=crc32,crcfrom=2,crcorder=le,resync=true,signed=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.dec.(interface{ Config() lengthprefix.Config }).Config()
+	s := cfg.Checks.Checksum
+	if !cfg.Signed || !cfg.Checks.Resync || s.Algorithm != lengthprefix.CRC32IEEE || s.From != 2 || s.Order != lengthprefix.LittleEndian || c.enc == nil {
+		t.Errorf("crc: %+v %+v", cfg, s)
+	}
+	// "hi" framed with a CRC-32 trailer (little-endian) over the payload.
+	wire, err := c.enc.AppendFrame(nil, []byte("hi"))
+	if err != nil || len(wire) != 2+2+4 || wire[1] != 6 {
+		t.Errorf("encoded % x, %v", wire, err)
+	}
+	c, err = parseSpec("len:offset=2,size=2,includes=true,strip=0,fixed=0:03,trailer=ce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = c.dec.(interface{ Config() lengthprefix.Config }).Config()
+	if f := cfg.Checks.Fixed; len(f) != 1 || f[0].Offset != 0 || f[0].Bytes[0] != 3 || cfg.Checks.Trailer[0] != 0xce {
+		t.Errorf("fixed, trailer: %+v", cfg.Checks)
+	}
+	for _, bad := range []string{"len:size=4,crc=md5", "len:size=4,fixed=0", "len:size=4,trailer=zz", "len:size=11,varint=true",
+		"len:size=5", "len:size=4,resync=maybe", "len:size=4,resync=true", "len:size=4,crcat=-1,crc=crc16"} {
+		if _, err := parseSpec(bad); err == nil {
+			t.Errorf("%s: parsed", bad)
+		} else if _, ok := err.(*specError); !ok {
+			t.Errorf("%s: %T %v, want a specError", bad, err, err)
+		}
 	}
 }
