@@ -136,6 +136,11 @@ type CorruptError struct {
 	Reason   string // what is wrong, for people
 	Offset   int64  // offset of the frame in the stream (bytes consumed before it); set by the Reader
 	Rejected bool   // only this frame is lost; reading goes on
+	// Err, when set, is a cause a codec package defines (a sentinel such
+	// as "missing Content-Length"), so that callers can tell one kind of
+	// corruption from another with errors.Is while the Reader still sets
+	// Offset.
+	Err error
 }
 
 func (e *CorruptError) Error() string {
@@ -144,6 +149,9 @@ func (e *CorruptError) Error() string {
 
 // Is reports whether target is ErrCorrupt.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns Err, the codec's cause, or nil.
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // ErrorClass is Rejected when the decoder resynchronised, Fatal otherwise.
 func (e *CorruptError) ErrorClass() ErrorClass {
