@@ -71,6 +71,7 @@ const (
 	rRemaining = 1<<32 - 1
 	rBulkShift = 32
 	rBulkMask  = 1<<28 - 1
+	rRunMask   = rBulkMask << rBulkShift // not skipping: the aggregate headers in a row just read
 	rSkipLine  = 1 << 60 // buf[0] is inside a line of a frame being skipped
 	rInline    = 1 << 61 // skipping the rest of an inline command over the limit
 	rStarted   = 1 << 62
@@ -104,9 +105,11 @@ const (
 // unknown inside an aggregate (ErrSyntax), a length that is not "-1" or 1
 // to 18 digits (ErrBadLength), a bulk string not followed by CRLF
 // (ErrTrailer), more elements than MaxElements (ErrElements, from the
-// aggregate's header), nesting over MaxDepth (ErrDepth, checked once the
-// value is complete, before it is returned: until then the size limit
-// bounds it), and RESP3 streamed strings and aggregates ("$?", "*?", and
+// aggregate's header), nesting over MaxDepth (ErrDepth: exactly once the
+// value is complete, before it is returned, and while it streams in for a
+// chain of aggregate headers with no other value between them, the form
+// an endless nesting takes; other deep values are bounded by the size
+// limit until they are complete), and RESP3 streamed strings and aggregates ("$?", "*?", and
 // their ";" and "." parts), which are refused (ErrUnsupported).
 func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
 	if r.maxDepth == 0 {
@@ -127,7 +130,7 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 		s = rStarted | 1
 		st.Scanned, st.Carry = 0, 0
 	}
-	if bl := s >> rBulkShift & rBulkMask; bl > 0 {
+	if bl := s >> rBulkShift & rBulkMask; skipping && bl > 0 {
 		// Dropping a bulk string of a frame being skipped.
 		n := min(int(bl), len(buf))
 		s = s&^(rBulkMask<<rBulkShift) | (bl-uint64(n))<<rBulkShift
@@ -197,6 +200,7 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 		case tLine:
 			rem--
 			pos = lineEnd
+			s &^= rRunMask
 			continue
 		}
 		line := buf[p+1 : lineEnd-2]
@@ -206,6 +210,9 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 		n, ok := parseLength(line)
 		if !ok {
 			return framing.Decoded{}, corrupt(ErrBadLength, "RESP length %s", clip(line))
+		}
+		if t == tBulk || n <= 0 {
+			s &^= rRunMask
 		}
 		if t == tBulk {
 			if n < 0 {
@@ -250,6 +257,16 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 			return framing.Decoded{}, corrupt(ErrElements, "RESP value of more than %d elements", r.maxElems)
 		}
 		elems += n
+		if !skipping && n > 0 {
+			// Aggregate headers in a row, each the first element of the
+			// one before: a lower bound of the depth, so that an endless
+			// chain is refused while it streams in.
+			run := s&rRunMask>>rBulkShift + 1
+			if run > uint64(r.maxDepth) {
+				return framing.Decoded{}, corrupt(ErrDepth, "RESP aggregates nested more than %d deep", r.maxDepth)
+			}
+			s = s&^rRunMask | run<<rBulkShift
+		}
 		if t == tAttr {
 			rem += uint64(n) // its pairs, then the value it annotates
 		} else {
@@ -286,7 +303,7 @@ const maxInt = int(^uint(0) >> 1)
 // over reports the frame over the limit, its first n bytes (up to a value
 // boundary) dropped; the state is kept in st.Stream for the skip.
 func (r *RESP) over(st *framing.DecodeState, s, rem uint64, n int) (framing.Decoded, error) {
-	st.Stream = s&^rRemaining | rem
+	st.Stream = s&^(rRemaining|rRunMask) | rem
 	st.Scanned, st.Carry = 0, 0
 	return framing.OverLimit(n), nil
 }
