@@ -72,8 +72,8 @@ const (
 	rBulkShift = 32
 	rBulkMask  = 1<<28 - 1
 	rRunMask   = rBulkMask << rBulkShift // not skipping: the aggregate headers in a row just read
-	rSkipLine  = 1 << 60 // buf[0] is inside a line of a frame being skipped
-	rInline    = 1 << 61 // skipping the rest of an inline command over the limit
+	rSkipLine  = 1 << 60                 // buf[0] is inside a line of a frame being skipped
+	rInline    = 1 << 61                 // skipping the rest of an inline command over the limit
 	rStarted   = 1 << 62
 	rAggr      = 1 << 63 // the frame holds an aggregate (its depth is checked at its end)
 	rLineBits  = 36
