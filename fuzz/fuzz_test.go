@@ -27,6 +27,10 @@ func codecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundTrip 
 		}
 		return 0
 	}
+	// Issue 19's text codecs: a config starting 0xF1 (see textcodecs_test.go).
+	if dec, codec, ok := textCodecFrom(cfg); dec != nil {
+		return dec, codec, ok
+	}
 	presets := []framing.Codec{lengthprefix.U8, lengthprefix.U16BE, lengthprefix.U16LE, lengthprefix.U24BE,
 		lengthprefix.U32BE, lengthprefix.U32LE, lengthprefix.U64BE, lengthprefix.Uvarint, lengthprefix.Kafka,
 		delimiter.Lines, delimiter.CRLFLines, delimiter.CRLF, delimiter.COBS, delimiter.SLIP}
@@ -96,6 +100,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{2, 1, 1, '\r', '\n', 0, 'E'}, []byte("abc\r\ndefE\r"))
 	f.Add([]byte{0, 12}, []byte{3, 0x11, 0x22, 2, 0x33, 0, 0, 1, 0xff})
 	f.Add([]byte{3, 4}, []byte("0123456789"))
+	addTextSeeds(f)
 	f.Fuzz(func(t *testing.T, cfg, data []byte) {
 		dec, _, _ := codecFrom(cfg)
 		if dec == nil {
