@@ -59,6 +59,10 @@ func NewContentLength(c ContentLengthConfig) (*ContentLength, error) {
 	return cl, nil
 }
 
+// MustContentLength is NewContentLength for a configuration known to be
+// valid; it panics on a *framing.ConfigError.
+func MustContentLength(c ContentLengthConfig) *ContentLength { return must(NewContentLength(c)) }
+
 // LSP is Content-Length framing with the defaults: bodies as frames,
 // header blocks up to DefaultMaxHeader, only Content-Length written.
 var LSP = must(NewContentLength(ContentLengthConfig{}))

@@ -8,6 +8,7 @@ import (
 	"github.com/framekit/framekit/delimiter"
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/lengthprefix"
+	"github.com/framekit/framekit/textframe"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -133,5 +134,35 @@ func TestClassify(t *testing.T) {
 	}
 	if _, err := classify(msgs, reads[1:]); err == nil {
 		t.Error("classify of reads that lost bytes: no error")
+	}
+}
+
+// TestTextSpecs: issue 19's names are textframe's codecs, and decode
+// prints their frames.
+func TestTextSpecs(t *testing.T) {
+	for _, tc := range []struct {
+		spec, stream, want string
+	}{
+		{"lsp", "Content-Length: 2\r\n\r\n{}Content-Length: 3\r\n\r\n[1]", "{}\n[1]\n"},
+		{"json", `{"a":1} [2] 3` + "\n", "{\"a\":1}\n[2]\n3\n"},
+		{"json-elements", `[{"a":1}, 2]`, "{\"a\":1}\n2\n"},
+		{"netstring", "2:hi,3:abc,", "hi\nabc\n"},
+		{"syslog", "5 <1>hi<2>x\n", "<1>hi\n<2>x\n"},
+		{"pktline", "0006hi0000", "hi\n\n"},
+		{"resp", "+OK\r\n:1\r\n", "+OK\r\n\n:1\r\n\n"},
+		{"lines-eof", "a\nb", "a\nb\n"},
+	} {
+		c, err := parseSpec(tc.spec)
+		if err != nil || c.enc == nil {
+			t.Errorf("%s: %v, %v", tc.spec, c, err)
+			continue
+		}
+		r := framecat(t, []byte(tc.stream), "decode", "-c", tc.spec, "-f", "text")
+		if r.stdout != tc.want {
+			t.Errorf("%s: decode printed %q, want %q (stderr %q)", tc.spec, r.stdout, tc.want, r.stderr)
+		}
+	}
+	if c, err := parseSpec("chunked"); err != nil || c.dec != textframe.HTTPChunked {
+		t.Errorf("chunked: %v, %v", c, err)
 	}
 }
