@@ -36,6 +36,7 @@ func textCodecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundT
 		{textframe.HTTPChunked, false},
 		{textframe.Redis, false},
 		{delimiter.LinesAtEOF, false},
+		{textframe.STOMP12, false},
 	}
 	c := codecs[int(cfg[1])%len(codecs)]
 	return c.c, c.c, c.rt
@@ -54,6 +55,7 @@ func addTextSeeds(f *testing.F) {
 		"3\r\nabc\r\n0\r\nX: y\r\n\r\nrest",
 		"*2\r\n$1\r\na\r\n>1\r\n:1\r\nPING\r\n",
 		"a\nb",
+		"\nSEND\ncontent-length:1\n\n\x00\x00MESSAGE\n\nhi\x00",
 	}
 	for i, s := range seeds {
 		f.Add([]byte{textCodecMark, byte(i)}, []byte(s))

@@ -79,6 +79,19 @@ func lspMessage(r *rand.Rand, n int) []byte {
 	return []byte(fmt.Sprintf("content-length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n%s", len(body), body))
 }
 
+// stompFrame returns a STOMP frame: a SEND with a content-length and a
+// binary body (NULs included), or a MESSAGE without one and a body with no
+// NUL, with CRLF or LF line ends.
+func stompFrame(r *rand.Rand, n int) []byte {
+	eol := []string{"\n", "\r\n"}[r.IntN(2)]
+	if r.IntN(2) == 0 {
+		body := fuzz.RandomBytes(r, n)
+		return []byte(fmt.Sprintf("SEND%sdestination:/queue/a%scontent-length:%d%s%s%s", eol, eol, len(body), eol, eol, body))
+	}
+	body := fuzz.Without(0)(r, n)
+	return []byte(fmt.Sprintf("MESSAGE%sdestination:/topic/b%scontent-type:text/plain%s%s%s", eol, eol, eol, eol, body))
+}
+
 // nonEmpty is random bytes, at least one.
 func nonEmpty(r *rand.Rand, n int) []byte { return fuzz.RandomBytes(r, max(n, 1)) }
 
@@ -106,6 +119,7 @@ func TestConformance(t *testing.T) {
 			return fuzz.RandomBytes(r, min(n, textframe.PktMax-4))
 		}}},
 		{"resp", textframe.Redis, fuzz.Options{Payload: respPayload}},
+		{"stomp", textframe.STOMP12, fuzz.Options{Payload: stompFrame}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

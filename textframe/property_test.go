@@ -28,6 +28,7 @@ func TestReadPathsSmallAlphabet(t *testing.T) {
 		{"netstring", textframe.Netstring, "0123:,a"},
 		{"octetcounting", textframe.OctetCounting, "0123 \na<"},
 		{"pktline", textframe.PktLine, "0123456789abcdefx"},
+		{"stomp", textframe.STOMP12, "SEND\n\r\x00:content-length12 "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -88,6 +88,14 @@ func TestVectors(t *testing.T) {
 		{"resp/elements", textframe.Redis, "*2000000\r\n", nil, textframe.ErrElements},
 		{"resp/2^63", textframe.Redis, "$9223372036854775808\r\n", nil, textframe.ErrBadLength},
 		{"resp/bulk trailer", textframe.Redis, "$1\r\nab\r\n", nil, textframe.ErrTrailer},
+		// STOMP 1.2.
+		{"stomp", textframe.STOMP12, "\n\r\nCONNECT\naccept-version:1.2\nhost:h\n\n\x00\nSEND\r\ncontent-length:3\r\ncontent-length:9\r\n\r\na\x00b\x00\n\nMESSAGE\nx:y\n\nhi\x00",
+			[]string{"CONNECT\naccept-version:1.2\nhost:h\n\n", "SEND\r\ncontent-length:3\r\ncontent-length:9\r\n\r\na\x00b", "MESSAGE\nx:y\n\nhi"}, io.EOF},
+		{"stomp/no NUL after content", textframe.STOMP12, "SEND\ncontent-length:1\n\nab\x00", nil, textframe.ErrTrailer},
+		{"stomp/bad command", textframe.STOMP12, "send\n\n\x00", nil, textframe.ErrJunk},
+		{"stomp/bad header", textframe.STOMP12, "SEND\nnocolon\n\n\x00", nil, textframe.ErrHeader},
+		{"stomp/bad length", textframe.STOMP12, "SEND\ncontent-length:-1\n\n\x00", nil, textframe.ErrBadLength},
+		{"stomp/truncated", textframe.STOMP12, "SEND\n\nabc", nil, io.ErrUnexpectedEOF},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,6 +199,9 @@ func TestEncoders(t *testing.T) {
 		{"chunked empty", textframe.HTTPChunked, "", ""},
 		{"resp", textframe.Redis, "*1\r\n$4\r\nPING\r\n", "*1\r\n$4\r\nPING\r\n"},
 		{"resp two values", textframe.Redis, "+a\r\n+b\r\n", ""},
+		{"stomp", textframe.STOMP12, "SEND\n\nhi", "SEND\n\nhi\x00"},
+		{"stomp NUL in body", textframe.STOMP12, "SEND\n\nh\x00i", ""},
+		{"stomp wrong length", textframe.STOMP12, "SEND\ncontent-length:5\n\nhi", ""},
 	}
 	for _, tc := range tests {
 		out, err := tc.codec.AppendFrame([]byte("x"), []byte(tc.payload))

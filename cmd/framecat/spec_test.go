@@ -151,6 +151,7 @@ func TestTextSpecs(t *testing.T) {
 		{"pktline", "0006hi0000", "hi\n\n"},
 		{"resp", "+OK\r\n:1\r\n", "+OK\r\n\n:1\r\n\n"},
 		{"lines-eof", "a\nb", "a\nb\n"},
+		{"stomp", "\nSEND\n\nhi\x00", "SEND\n\nhi\n"},
 	} {
 		c, err := parseSpec(tc.spec)
 		if err != nil || c.enc == nil {

@@ -15,7 +15,8 @@ const textSpecForms = `  lines-eof           as lines, and a last line without \
   syslog              RFC 6587 octet counting (LEN SP MSG), LF-ended fallback
   pktline             git pkt-line (0000 flush, 0001 delim, 0002 response end)
   chunked             HTTP/1.1 chunked body, one frame per chunk
-  resp                Redis RESP2/RESP3, one frame per top-level value`
+  resp                Redis RESP2/RESP3, one frame per top-level value
+  stomp               STOMP 1.2 frames (NUL-ended, or by content-length)`
 
 // textSpec returns the codec a text framing's SPEC names.
 func textSpec(spec string) (*codec, bool) {
@@ -41,6 +42,8 @@ func textSpec(spec string) (*codec, bool) {
 		c = textframe.HTTPChunked
 	case "resp":
 		c = textframe.Redis
+	case "stomp":
+		c = textframe.STOMP12
 	default:
 		return nil, false
 	}
