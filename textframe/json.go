@@ -1,7 +1,8 @@
 package textframe
 
 import (
-	"bytes"
+	"encoding/binary"
+	"math/bits"
 
 	"github.com/framekit/framekit/framing"
 )
@@ -278,6 +279,11 @@ func (j *JSON) scan(buf []byte, pos int, s uint64, eof bool) (int, uint64, error
 // buf[pos] (esc: the byte before pos was an escaping backslash). It
 // returns the index after the quote and true, or len(buf) and whether the
 // last byte escapes the next.
+//
+// It looks 8 bytes at a time for quotes only: a quote is escaped when an
+// odd run of backslashes precedes it, counted back no further than where
+// this call started, where no escape was pending. Strings are most of a
+// JSON stream, and escapes too frequent for a stop at each to pay off.
 func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 	if esc {
 		if pos >= len(buf) {
@@ -285,28 +291,52 @@ func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 		}
 		pos++
 	}
-	qa := -1 // the first quote at or after pos (len(buf): none)
-	for pos < len(buf) {
-		if qa < pos {
-			qa = len(buf)
-			if q := bytes.IndexByte(buf[pos:], '"'); q >= 0 {
-				qa = pos + q
+	lo := pos
+	for {
+		found := false
+		for pos+8 <= len(buf) {
+			if m := zeroByte(binary.LittleEndian.Uint64(buf[pos:]) ^ quotes); m != 0 {
+				// The lowest marked byte is a true match (a borrow
+				// can only mark bytes above one).
+				pos += bits.TrailingZeros64(m) >> 3
+				found = true
+				break
+			}
+			pos += 8
+		}
+		if !found {
+			for pos < len(buf) && buf[pos] != '"' {
+				pos++
+			}
+			if pos >= len(buf) {
+				return len(buf), backslashes(buf, lo, len(buf))&1 == 1, false
 			}
 		}
-		b := bytes.IndexByte(buf[pos:qa], '\\')
-		if b < 0 {
-			if qa == len(buf) {
-				return len(buf), false, false
-			}
-			return qa + 1, false, true
+		if backslashes(buf, lo, pos)&1 == 0 {
+			return pos + 1, false, true
 		}
-		pos += b + 2 // the backslash and the byte it escapes
-		if pos > len(buf) {
-			return len(buf), true, false
-		}
+		pos++
 	}
-	return len(buf), false, false
 }
+
+// backslashes counts the backslashes just before buf[end], back to lo.
+func backslashes(buf []byte, lo, end int) int {
+	n := 0
+	for end-n > lo && buf[end-n-1] == '\\' {
+		n++
+	}
+	return n
+}
+
+const (
+	lows        = 0x0101010101010101
+	highs       = 0x8080808080808080
+	quotes = '"' * lows
+)
+
+// zeroByte marks with its high bit each zero byte of x, and possibly
+// bytes above a zero byte.
+func zeroByte(x uint64) uint64 { return (x - lows) &^ x & highs }
 
 // AppendFrame appends payload, which must be exactly one JSON value as the
 // decoder splits it (no whitespace around it), and a "\n" after a scalar,

@@ -278,7 +278,10 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 		if skipping {
 			return framing.Frame(0, pos, pos), nil
 		}
-		if s&rAggr != 0 {
+		// Nesting needs aggregates, and every aggregate but the top one
+		// is an element: with fewer elements than MaxDepth the depth is
+		// within it, and the second pass is not needed.
+		if s&rAggr != 0 && elems >= int64(r.maxDepth) {
 			if err := r.depth(buf[:pos]); err != nil {
 				return framing.Decoded{}, err
 			}
