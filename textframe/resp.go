@@ -176,7 +176,7 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 		}
 		t := respType[buf[p]]
 		from := max(pos-1, p) // a CR before pos may start the CRLF
-		i := bytes.Index(buf[from:hi], crlf)
+		i := indexCRLF(buf[from:hi])
 		if i < 0 {
 			if t != tLine && hi-p > 2+maxDecimal {
 				return framing.Decoded{}, corrupt(ErrBadLength, "RESP header %s", clip(buf[p:hi]))
@@ -436,3 +436,21 @@ var (
 	_ framing.Codec       = (*RESP)(nil)
 	_ framing.WrapEncoder = (*RESP)(nil)
 )
+
+// indexCRLF is bytes.Index(b, "\r\n"), with a loop of its own for the
+// short lines RESP is made of (a call per line cost a fifth of the
+// decoding), and bytes.Index for a long one.
+func indexCRLF(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		if b[i] == '\n' && b[i-1] == '\r' {
+			return i - 1
+		}
+		if i == 32 {
+			if j := bytes.Index(b[i-1:], crlf); j >= 0 {
+				return i - 1 + j
+			}
+			return -1
+		}
+	}
+	return -1
+}
