@@ -149,9 +149,10 @@ func TestTextSpecs(t *testing.T) {
 		{"netstring", "2:hi,3:abc,", "hi\nabc\n"},
 		{"syslog", "5 <1>hi<2>x\n", "<1>hi\n<2>x\n"},
 		{"pktline", "0006hi0000", "hi\n\n"},
-		{"resp", "+OK\r\n:1\r\n", "+OK\r\n\n:1\r\n\n"},
+		{"chunked", "2\r\nhi\r\n0\r\nA: b\r\n\r\n", "hi\nA: b\\r\\n\n"},
+		{"resp", "+OK\r\n$3\r\na\\\x00\r\n", "+OK\\r\\n\n$3\\r\\na\\\\\\x00\\r\\n\n"},
 		{"lines-eof", "a\nb", "a\nb\n"},
-		{"stomp", "\nSEND\n\nhi\x00", "SEND\n\nhi\n"},
+		{"stomp", "\nSEND\n\nhi\x00", "SEND\\n\\nhi\n"},
 	} {
 		c, err := parseSpec(tc.spec)
 		if err != nil || c.enc == nil {
