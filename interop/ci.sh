@@ -30,6 +30,8 @@ if [ ${#i19_missing[@]} -gt 0 ]; then
 	apt-get -o DPkg::Lock::Timeout=600 update -qq
 	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${i19_missing[@]}" >/dev/null
 fi
+echo "interop (issue 19): npm ci (vscode-jsonrpc)"
+(cd testdata/jsonrpc && npm ci --no-audit --no-fund --loglevel=error)
 # --- end of issue 19's block
 
 echo "interop: npm ci (it-length-prefixed)"
