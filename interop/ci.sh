@@ -24,6 +24,7 @@ fi
 i19_missing=()
 command -v redis-server >/dev/null 2>&1 || i19_missing+=(redis-server)
 command -v git >/dev/null 2>&1 || i19_missing+=(git)
+command -v rsyslogd >/dev/null 2>&1 || i19_missing+=(rsyslog)
 if [ ${#i19_missing[@]} -gt 0 ]; then
 	echo "interop (issue 19): installing ${i19_missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
