@@ -20,8 +20,33 @@ import (
 // them, on the same in-memory streams (a bytes.Reader: the framing work
 // alone, no system calls).
 
+// jsonPlainStream is about 4 MiB of 1 KiB JSON-RPC objects of the kind
+// an LSP server sends (diagnostics: nested objects, numbers, short strings
+// without escapes).
+func jsonPlainStream() (data []byte, n int) {
+	var b bytes.Buffer
+	for b.Len() < 4<<20 {
+		start := b.Len()
+		fmt.Fprintf(&b, `{"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":{"uri":"file:///src/pkg/file%d.go","diagnostics":[`, n)
+		for i := 0; b.Len()-start < 900; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"range":{"start":{"line":%d,"character":4},"end":{"line":%d,"character":19}},"severity":2,"message":"unused variable x%d"}`, i, i, i)
+		}
+		b.WriteString(`]}}`)
+		for b.Len()-start < 1023 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('\n')
+		n++
+	}
+	return b.Bytes(), n
+}
+
 // jsonStream is about 4 MiB of 1 KiB JSON objects, whitespace between
-// them, strings with escapes and multi-byte UTF-8.
+// them, strings dense with escapes (two escaped quotes every 22 bytes)
+// and multi-byte UTF-8: the splitter's hardest case.
 func jsonStream() (data []byte, n int) {
 	var b bytes.Buffer
 	for b.Len() < 4<<20 {
@@ -216,6 +241,10 @@ func TestTextReaders(t *testing.T) {
 	same("json", jn,
 		collect(func(e func([]byte)) error { return framekitRead(js, textframe.JSONStream, false, e) }),
 		collect(func(e func([]byte)) error { return jsonDecoderSplit(js, e) }))
+	jp, jpn := jsonPlainStream()
+	same("json-rpc", jpn,
+		collect(func(e func([]byte)) error { return framekitRead(jp, textframe.JSONStream, false, e) }),
+		collect(func(e func([]byte)) error { return jsonDecoderSplit(jp, e) }))
 	ls, ln := lspStream()
 	same("lsp", ln,
 		collect(func(e func([]byte)) error { return framekitRead(ls, textframe.LSP, true, e) }),
@@ -241,11 +270,18 @@ func benchStream(b *testing.B, data []byte, read func([]byte, func([]byte)) erro
 // BenchmarkText19 is issue 19's speed targets, side by side in one run.
 func BenchmarkText19(b *testing.B) {
 	js, _ := jsonStream()
-	b.Run("json-1KiB/splitting/framekit", func(b *testing.B) {
+	b.Run("json-1KiB-escapes/splitting/framekit", func(b *testing.B) {
 		benchStream(b, js, func(d []byte, e func([]byte)) error { return framekitRead(d, textframe.JSONStream, false, e) })
 	})
-	b.Run("json-1KiB/validating/encoding-json-RawMessage", func(b *testing.B) {
+	b.Run("json-1KiB-escapes/validating/encoding-json-RawMessage", func(b *testing.B) {
 		benchStream(b, js, jsonDecoderSplit)
+	})
+	jp, _ := jsonPlainStream()
+	b.Run("json-1KiB-rpc/splitting/framekit", func(b *testing.B) {
+		benchStream(b, jp, func(d []byte, e func([]byte)) error { return framekitRead(d, textframe.JSONStream, false, e) })
+	})
+	b.Run("json-1KiB-rpc/validating/encoding-json-RawMessage", func(b *testing.B) {
+		benchStream(b, jp, jsonDecoderSplit)
 	})
 	ls, _ := lspStream()
 	b.Run("content-length-1KiB/framekit-copy", func(b *testing.B) {

@@ -117,7 +117,7 @@ func decodeHeaderBlock(buf []byte, st *framing.DecodeState, maxHeader int,
 		pos = int(min(st.Stream, uint64(from)))
 	}
 	for {
-		i := bytes.Index(buf[from:], crlf)
+		i := indexCRLF(buf[from:])
 		if i < 0 {
 			if len(buf) >= maxHeader {
 				return framing.Decoded{}, corrupt(ErrHeaderTooLarge, "header block longer than %d bytes", maxHeader)
@@ -186,18 +186,32 @@ func splitHeaderLine(line []byte) (name, value []byte, ok bool) {
 	}
 	name = line[:colon]
 	for _, b := range name {
-		if !isTchar(b) {
+		if !tchar[b] {
 			return nil, nil, false
 		}
 	}
 	value = line[colon+1:]
 	for _, b := range value {
-		if b == '\r' || b == '\n' || b == 0 {
+		if b <= '\r' && (b == '\r' || b == '\n' || b == 0) {
 			return nil, nil, false
 		}
 	}
-	return name, bytes.Trim(value, " \t"), true
+	for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+		value = value[1:]
+	}
+	for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+		value = value[:len(value)-1]
+	}
+	return name, value, true
 }
+
+// tchar is isTchar as a table.
+var tchar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isTchar(byte(c))
+	}
+	return t
+}()
 
 // equalFold reports whether b equals the ASCII name s, ignoring case.
 func equalFold(b []byte, s string) bool {

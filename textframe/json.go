@@ -242,7 +242,11 @@ func (j *JSON) scan(buf []byte, pos int, s uint64, eof bool) (int, uint64, error
 		return -1, s, nil
 	}
 	depth := s & jDepth
-	for pos < len(buf) {
+	maxDepth := uint64(j.maxDepth)
+	if s&jInArray != 0 {
+		maxDepth-- // the array is a level
+	}
+	for {
 		if s&jInString != 0 {
 			i, esc, closed := scanString(buf, pos, s&jEscape != 0)
 			if !closed {
@@ -254,26 +258,52 @@ func (j *JSON) scan(buf []byte, pos int, s uint64, eof bool) (int, uint64, error
 			}
 			s &^= jInString | jEscape
 			pos = i
-			continue
 		}
-		switch jClass[buf[pos]] {
+		// Bytes outside strings: only brackets and quotes matter. Eight
+		// at a time: '{' and '[' (and '}' and ']') differ only in 0x20.
+		for pos+8 <= len(buf) {
+			w := binary.LittleEndian.Uint64(buf[pos:])
+			o := w | 0x20*lows
+			if m := zeroByte(o^'{'*lows) | zeroByte(o^'}'*lows) | zeroByte(w^quotes); m != 0 {
+				pos += bits.TrailingZeros64(m) >> 3 // the lowest mark is true
+				break
+			}
+			pos += 8
+		}
+		for pos < len(buf) && jStruct[buf[pos]] == 0 {
+			pos++
+		}
+		if pos >= len(buf) {
+			return -1, s&^jDepth | depth, nil
+		}
+		switch jStruct[buf[pos]] {
 		case cOpen:
 			depth++
-			if err := j.deeper(s, depth); err != nil {
-				return -1, s, err
+			if depth > maxDepth {
+				return -1, s, j.deeper(s, depth)
 			}
 		case cClose:
 			depth--
 			if depth == 0 {
 				return pos + 1, s &^ jDepth, nil
 			}
-		case cQuote:
+		default:
 			s |= jInString
 		}
 		pos++
 	}
-	return -1, s&^jDepth | depth, nil
 }
+
+// jStruct is jClass for the bytes that matter inside a container, the
+// others 0.
+var jStruct = func() (t [256]byte) {
+	for c := range 256 {
+		if k := jClass[c]; k == cOpen || k == cClose || k == cQuote {
+			t[c] = k
+		}
+	}
+	return t
+}()
 
 // scanString finds the closing quote of a string whose bytes continue at
 // buf[pos] (esc: the byte before pos was an escaping backslash). It
@@ -292,31 +322,22 @@ func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 		pos++
 	}
 	lo := pos
-	for {
-		found := false
-		for pos+8 <= len(buf) {
-			if m := zeroByte(binary.LittleEndian.Uint64(buf[pos:]) ^ quotes); m != 0 {
-				// The lowest marked byte is a true match (a borrow
-				// can only mark bytes above one).
-				pos += bits.TrailingZeros64(m) >> 3
-				found = true
-				break
-			}
-			pos += 8
-		}
-		if !found {
-			for pos < len(buf) && buf[pos] != '"' {
-				pos++
-			}
-			if pos >= len(buf) {
-				return len(buf), backslashes(buf, lo, len(buf))&1 == 1, false
+	for ; pos+8 <= len(buf); pos += 8 {
+		// Marked bytes, lowest first: the lowest is a quote; one above a
+		// quote may be a false mark (a borrow), hence the check.
+		for m := zeroByte(binary.LittleEndian.Uint64(buf[pos:]) ^ quotes); m != 0; m &= m - 1 {
+			q := pos + bits.TrailingZeros64(m)>>3
+			if buf[q] == '"' && backslashes(buf, lo, q)&1 == 0 {
+				return q + 1, false, true
 			}
 		}
-		if backslashes(buf, lo, pos)&1 == 0 {
+	}
+	for ; pos < len(buf); pos++ {
+		if buf[pos] == '"' && backslashes(buf, lo, pos)&1 == 0 {
 			return pos + 1, false, true
 		}
-		pos++
 	}
+	return len(buf), backslashes(buf, lo, len(buf))&1 == 1, false
 }
 
 // backslashes counts the backslashes just before buf[end], back to lo.
