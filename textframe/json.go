@@ -350,8 +350,8 @@ func backslashes(buf []byte, lo, end int) int {
 }
 
 const (
-	lows        = 0x0101010101010101
-	highs       = 0x8080808080808080
+	lows   = 0x0101010101010101
+	highs  = 0x8080808080808080
 	quotes = '"' * lows
 )
 
