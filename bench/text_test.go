@@ -199,7 +199,8 @@ func respHandRead(data []byte, each func([]byte)) error {
 // framekitRead reads every frame with ReadFrame (views) or, with
 // copying, ReadFrameInto a reused buffer.
 func framekitRead(data []byte, dec framing.Decoder, copying bool, each func([]byte)) error {
-	r := framing.NewReader(bytes.NewReader(data), dec, nil)
+	// A 64 KiB buffer, as the baselines' bufio.Readers have.
+	r := framing.NewReader(bytes.NewReader(data), dec, &framing.Options{InitialBufferSize: 64 << 10})
 	var buf []byte
 	for {
 		var f []byte

@@ -175,42 +175,59 @@ func (r *RESP) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.
 			break
 		}
 		t := respType[buf[p]]
-		from := max(pos-1, p) // a CR before pos may start the CRLF
-		i := indexCRLF(buf[from:hi])
-		if i < 0 {
-			if t != tLine && hi-p > 2+maxDecimal {
-				return framing.Decoded{}, corrupt(ErrBadLength, "RESP header %s", clip(buf[p:hi]))
+		// The header of a bulk string or an aggregate: digits and CRLF
+		// read in one pass; anything else takes the general way below.
+		var n int64
+		lineEnd := -1
+		if t >= tBulk && t <= tAttr {
+			j := p + 1
+			for j < hi && j-p <= maxDecimal && buf[j]-'0' < 10 {
+				n = n*10 + int64(buf[j]-'0')
+				j++
 			}
-			if skipping && t == tLine && len(buf) > p+1 {
-				// Drop the skipped line's bytes but its last (a CR?).
-				st.Stream = s&^rRemaining | rem | rSkipLine
-				st.Scanned, st.Carry = 0, 0
-				return framing.OverLimit(len(buf) - 1), nil
+			if j > p+1 && j+1 < hi && buf[j] == '\r' && buf[j+1] == '\n' {
+				lineEnd = j + 2
 			}
-			lineStart, pos = p, hi
-			break
 		}
-		lineEnd := from + i + 2
+		if lineEnd < 0 {
+			from := max(pos-1, p) // a CR before pos may start the CRLF
+			i := indexCRLF(buf[from:hi])
+			if i < 0 {
+				if t != tLine && hi-p > 2+maxDecimal {
+					return framing.Decoded{}, corrupt(ErrBadLength, "RESP header %s", clip(buf[p:hi]))
+				}
+				if skipping && t == tLine && len(buf) > p+1 {
+					// Drop the skipped line's bytes but its last (a CR?).
+					st.Stream = s&^rRemaining | rem | rSkipLine
+					st.Scanned, st.Carry = 0, 0
+					return framing.OverLimit(len(buf) - 1), nil
+				}
+				lineStart, pos = p, hi
+				break
+			}
+			lineEnd = from + i + 2
+			switch t {
+			case tInline:
+				return framing.Decoded{}, corrupt(ErrSyntax, "%q is not a RESP type", buf[p])
+			case tStream:
+				return framing.Decoded{}, corrupt(ErrUnsupported, "RESP3 streamed part %q", buf[p])
+			case tLine:
+				lineStart = -1
+				rem--
+				pos = lineEnd
+				s &^= rRunMask
+				continue
+			}
+			line := buf[p+1 : lineEnd-2]
+			if len(line) == 1 && line[0] == '?' {
+				return framing.Decoded{}, corrupt(ErrUnsupported, "RESP3 streamed %q (length ?)", buf[p])
+			}
+			var ok bool
+			if n, ok = parseLength(line); !ok {
+				return framing.Decoded{}, corrupt(ErrBadLength, "RESP length %s", clip(line))
+			}
+		}
 		lineStart = -1
-		switch t {
-		case tInline:
-			return framing.Decoded{}, corrupt(ErrSyntax, "%q is not a RESP type", buf[p])
-		case tStream:
-			return framing.Decoded{}, corrupt(ErrUnsupported, "RESP3 streamed part %q", buf[p])
-		case tLine:
-			rem--
-			pos = lineEnd
-			s &^= rRunMask
-			continue
-		}
-		line := buf[p+1 : lineEnd-2]
-		if len(line) == 1 && line[0] == '?' {
-			return framing.Decoded{}, corrupt(ErrUnsupported, "RESP3 streamed %q (length ?)", buf[p])
-		}
-		n, ok := parseLength(line)
-		if !ok {
-			return framing.Decoded{}, corrupt(ErrBadLength, "RESP length %s", clip(line))
-		}
 		if t == tBulk || n <= 0 {
 			s &^= rRunMask
 		}
