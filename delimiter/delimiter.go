@@ -29,6 +29,13 @@ type Config struct {
 	// stripped. The limit counts the frame as returned, delimiter included;
 	// the encoder always takes the payload without it.
 	KeepDelimiter bool
+	// FinalAtEOF returns the bytes after the last delimiter as one last
+	// frame when the stream ends cleanly (bufio.Scanner's ScanLines,
+	// Python's readline() and tokio's decode_eof do the same), so that
+	// "printf hi | nc" reads as the line "hi". By default such bytes are
+	// an unexpected EOF: a stream cut short is not mistaken for a
+	// complete last frame.
+	FinalAtEOF bool
 }
 
 // A Codec frames messages that end at a delimiter. It is immutable and safe
@@ -39,6 +46,7 @@ type Codec struct {
 	keep   bool
 	kept   int  // with keep, the shortest delimiter: the least a frame adds to its scanned bytes
 	lines  bool // the delimiters are "\n" and "\r\n": one IndexByte finds both
+	final  bool // FinalAtEOF
 }
 
 // New returns a Codec for c. No delimiter, an empty one or a repeated one
@@ -47,7 +55,7 @@ func New(c Config) (*Codec, error) {
 	if len(c.Delimiters) == 0 {
 		return nil, &framing.ConfigError{Codec: codecName, Reason: "no delimiter"}
 	}
-	cd := &Codec{keep: c.KeepDelimiter}
+	cd := &Codec{keep: c.KeepDelimiter, final: c.FinalAtEOF}
 	for i, d := range c.Delimiters {
 		if len(d) == 0 {
 			return nil, &framing.ConfigError{Codec: codecName, Reason: fmt.Sprintf("delimiter %d is empty", i)}
@@ -89,7 +97,14 @@ var (
 	// CRLF is frames ending at exactly "\r\n", stripped; a lone "\n" is
 	// data.
 	CRLF = mustNew(Config{Delimiters: [][]byte{[]byte("\r\n")}})
+	// LinesAtEOF reads as Lines does, and returns a last line without a
+	// line ending at a clean end of the stream (Config.FinalAtEOF).
+	LinesAtEOF = mustNew(Config{Delimiters: [][]byte{[]byte("\n"), []byte("\r\n")}, FinalAtEOF: true})
 )
+
+// FinalAtEOF reports whether the codec returns the bytes after the last
+// delimiter as a last frame at a clean end of the stream.
+func (c *Codec) FinalAtEOF() bool { return c.final }
 
 // NewLines returns Lines, or CRLFLines when crlf is set: both read frames
 // ending at "\n" or "\r\n"; the encoder writes "\r\n" when crlf is set,
@@ -187,6 +202,10 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 			end += dlen
 		}
 		return framing.Frame(0, end, pos+dlen), nil
+	}
+	if atEOF && c.final && len(buf) > 0 {
+		// The last frame, unterminated; the Reader checks its size.
+		return framing.Frame(0, len(buf), len(buf)), nil
 	}
 	// Bytes before safe cannot be the start of a delimiter that is still
 	// incomplete: they are in the frame, and the next call scans from there.

@@ -52,7 +52,9 @@
 //
 // Data that ends without a delimiter is an unexpected-EOF error
 // (*framing.UnexpectedEOFError, with the number of missing bytes unknown):
-// there is no silent last frame.
+// there is no silent last frame, unless Config.FinalAtEOF (or the
+// LinesAtEOF preset) asks for one: then the bytes after the last delimiter
+// are a last frame at a clean end of the stream, as bufio.Scanner gives.
 //
 // # Writing
 //

@@ -140,6 +140,12 @@ type CorruptError struct {
 	// (lengthprefix's Config.Resync), the bytes dropped with this error:
 	// Stats.Resynced adds them up.
 	Dropped int64
+
+	// Err, when set, is a cause a codec package defines (a sentinel such
+	// as "missing Content-Length"), so that callers can tell one kind of
+	// corruption from another with errors.Is while the Reader still sets
+	// Offset.
+	Err error
 }
 
 func (e *CorruptError) Error() string {
@@ -148,6 +154,9 @@ func (e *CorruptError) Error() string {
 
 // Is reports whether target is ErrCorrupt.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns Err, the codec's cause, or nil.
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // ErrorClass is Rejected when the decoder resynchronised, Fatal otherwise.
 func (e *CorruptError) ErrorClass() ErrorClass {

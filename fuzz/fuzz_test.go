@@ -32,6 +32,10 @@ func codecFrom(cfg []byte) (dec framing.Decoder, codec framing.Codec, roundTrip 
 		}
 		return 0
 	}
+	// Issue 19's text codecs: a config starting 0xF1 (see textcodecs_test.go).
+	if dec, codec, ok := textCodecFrom(cfg); dec != nil {
+		return dec, codec, ok
+	}
 	presets := []framing.Codec{lengthprefix.U8, lengthprefix.U16BE, lengthprefix.U16LE, lengthprefix.U24BE,
 		lengthprefix.U32BE, lengthprefix.U32LE, lengthprefix.U64BE, lengthprefix.Uvarint, lengthprefix.Kafka,
 		delimiter.Lines, delimiter.CRLFLines, delimiter.CRLF, delimiter.COBS, delimiter.SLIP}
@@ -113,6 +117,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{3, 4}, []byte("0123456789"))
 	f.Add([]byte{0, 14}, []byte{0x30, 0x02, 'h', 'i', 0xc0, 0x00, 0x30, 0xff, 0xff, 0xff, 0xff})           // MQTT
 	f.Add([]byte{0, 29}, []byte{0, 2, 'h', 'i', 0x7c, 0x7e, 0x25, 0x34, 0, 2, 'h', 'i', 0, 0, 0, 0, 0, 2}) // CRC-32C, Resync
+
+	addTextSeeds(f)
 	f.Fuzz(func(t *testing.T, cfg, data []byte) {
 		dec, _, _ := codecFrom(cfg)
 		if dec == nil {

@@ -41,6 +41,22 @@ fi
 id framekit-peer >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin framekit-peer
 # --- end of issue 18's block ------------------------------------------------
 
+# --- issue 19 (text framings): redis-server, git, rsyslog, Node's http,
+# Python's http.client. One block; apt waits for other engineers' runs.
+i19_missing=()
+command -v redis-server >/dev/null 2>&1 || i19_missing+=(redis-server)
+command -v git >/dev/null 2>&1 || i19_missing+=(git)
+command -v rsyslogd >/dev/null 2>&1 || i19_missing+=(rsyslog)
+if [ ${#i19_missing[@]} -gt 0 ]; then
+	echo "interop (issue 19): installing ${i19_missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${i19_missing[@]}" >/dev/null
+fi
+echo "interop (issue 19): npm ci (vscode-jsonrpc)"
+(cd testdata/jsonrpc && npm ci --no-audit --no-fund --loglevel=error)
+# --- end of issue 19's block
+
 echo "interop: npm ci (it-length-prefixed)"
 (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
 

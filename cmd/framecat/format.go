@@ -132,7 +132,7 @@ func (p *printer) frame(t tag, payload []byte) error {
 		if p.format == formatHex {
 			b = hex.AppendEncode(b, payload)
 		} else {
-			b = append(b, payload...)
+			b = appendText(b, payload)
 		}
 	}
 	b = append(b, '\n')
@@ -303,4 +303,40 @@ func (in *frameInput) parse(line []byte) (frame []byte, skip bool, err error) {
 		return nil, false, fmt.Errorf(`"len" is %d but "hex" holds %d bytes`, *obj.Len, len(frame))
 	}
 	return frame, false, nil
+}
+
+// appendText appends a frame as text: as it is, unless it holds control
+// bytes (a text protocol's CRLFs, RESP, chunked trailers, a NUL), which
+// would break the one-line-per-frame output or the terminal; such a frame
+// is written with escapes (\r, \n, \t, \\, \xHH for other controls),
+// so "+OK\r\n" prints as +OK\r\n on one line.
+func appendText(b, payload []byte) []byte {
+	plain := true
+	for _, c := range payload {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return append(b, payload...)
+	}
+	const hexDigits = "0123456789abcdef"
+	for _, c := range payload {
+		switch {
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\\':
+			b = append(b, '\\', '\\')
+		case c < ' ' || c == 0x7f:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }

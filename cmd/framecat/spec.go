@@ -20,6 +20,7 @@ const specForms = `  u8 u16be u16le u24be u32be u32le u64be uvarint
   delim:BYTES         frames end at BYTES; escapes \r \n \t \\ \xHH
   cobs  slip          byte stuffing: 0x00 (COBS) or 0xC0 (SLIP) ends frames
   fixed:N             frames of exactly N bytes (N >= 1)
+` + textSpecForms + `
   len:KEY=VALUE,...   a length field; keys in any order, each at most once:
       size=1|2|3|4|8 (required)  offset=N (0)  order=be|le (be)
       adjust=N (0)  includes=true|false (false)  strip=N (offset+size)
@@ -224,6 +225,9 @@ var presets = map[string]*lengthprefix.Codec{
 func parseSpec(spec string) (*codec, error) {
 	bad := func(format string, args ...any) error {
 		return &specError{spec: spec, reason: fmt.Sprintf(format, args...)}
+	}
+	if c, ok := textSpec(spec); ok { // issue 19's text framings: spec_text.go
+		return c, nil
 	}
 	if p, ok := presets[spec]; ok {
 		size := map[string]int{"u8": 1, "u16be": 2, "u16le": 2, "u24be": 3, "u32be": 4, "u32le": 4, "u64be": 8}[spec]

@@ -9,6 +9,7 @@ import (
 	"github.com/framekit/framekit/delimiter"
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/lengthprefix"
+	"github.com/framekit/framekit/textframe"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -196,5 +197,37 @@ func TestLenExtensionKeys(t *testing.T) {
 		} else if _, ok := err.(*specError); !ok {
 			t.Errorf("%s: %T %v, want a specError", bad, err, err)
 		}
+	}
+}
+
+// TestTextSpecs: issue 19's names are textframe's codecs, and decode
+// prints their frames.
+func TestTextSpecs(t *testing.T) {
+	for _, tc := range []struct {
+		spec, stream, want string
+	}{
+		{"lsp", "Content-Length: 2\r\n\r\n{}Content-Length: 3\r\n\r\n[1]", "{}\n[1]\n"},
+		{"json", `{"a":1} [2] 3` + "\n", "{\"a\":1}\n[2]\n3\n"},
+		{"json-elements", `[{"a":1}, 2]`, "{\"a\":1}\n2\n"},
+		{"netstring", "2:hi,3:abc,", "hi\nabc\n"},
+		{"syslog", "5 <1>hi<2>x\n", "<1>hi\n<2>x\n"},
+		{"pktline", "0006hi0000", "hi\n\n"},
+		{"chunked", "2\r\nhi\r\n0\r\nA: b\r\n\r\n", "hi\nA: b\\r\\n\n"},
+		{"resp", "+OK\r\n$3\r\na\\\x00\r\n", "+OK\\r\\n\n$3\\r\\na\\\\\\x00\\r\\n\n"},
+		{"lines-eof", "a\nb", "a\nb\n"},
+		{"stomp", "\nSEND\n\nhi\x00", "SEND\\n\\nhi\n"},
+	} {
+		c, err := parseSpec(tc.spec)
+		if err != nil || c.enc == nil {
+			t.Errorf("%s: %v, %v", tc.spec, c, err)
+			continue
+		}
+		r := framecat(t, []byte(tc.stream), "decode", "-c", tc.spec, "-f", "text")
+		if r.stdout != tc.want {
+			t.Errorf("%s: decode printed %q, want %q (stderr %q)", tc.spec, r.stdout, tc.want, r.stderr)
+		}
+	}
+	if c, err := parseSpec("chunked"); err != nil || c.dec != textframe.HTTPChunked {
+		t.Errorf("chunked: %v, %v", c, err)
 	}
 }
