@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/framekit/framekit/lengthprefix"
 	"io"
 	"math"
 	"math/bits"
@@ -540,6 +541,36 @@ var catalogueNames = []string{"uvarint", "cobs", "slip", "netstring", "resp", "c
 	"json", "chunked", "pktline", "pkt-line", "stomp", "mqtt", "tpkt", "postgres", "mysql", "mongodb", "tls",
 	"dns", "websocket", "http2", "kafka", "dnstcp"}
 
+// protocolCheckBits is, for a catalogue preset with checks, the bits of
+// evidence each frame that passes them gives against random bytes: 8 per
+// fixed byte and trailer byte, a checksum's width (a user check counts
+// 32). A varint length alone gives none here.
+func protocolCheckBits(name string) (float64, bool) {
+	p, ok := protocols[name]
+	if !ok {
+		return 0, false
+	}
+	k := p.Config().Checks
+	if k == nil {
+		return 0, true
+	}
+	bits := 8 * len(k.Trailer)
+	for _, f := range k.Fixed {
+		bits += 8 * len(f.Bytes)
+	}
+	if k.Checksum != nil {
+		w := 4
+		if k.Checksum.Algorithm == lengthprefix.CRC16CCITT {
+			w = 2
+		}
+		bits += 8 * w
+	}
+	if k.Check != nil {
+		bits += 32
+	}
+	return float64(bits), true
+}
+
 // codecProposals tries byte stuffing, uvarint and the catalogue codecs
 // through the engine.
 func codecProposals(streams [][]byte, o guessOptions) []proposal {
@@ -573,7 +604,14 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 		case "uvarint":
 			bits = varintEvidence(streams[0], ends)
 		default:
-			bits = 4 * float64(frames)
+			if per, isProtocol := protocolCheckBits(name); isProtocol {
+				if per == 0 {
+					continue // nothing but a length: no evidence of its own
+				}
+				bits = per * float64(frames)
+			} else {
+				bits = 4 * float64(frames)
+			}
 		}
 		if exact {
 			bits += math.Log2(float64(total)/float64(frames) + 1)
