@@ -603,6 +603,20 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 			bits = float64(total)*math.Log2(256.0/255) + 7*float64(esc) - math.Log2(float64(total))
 		case "uvarint":
 			bits = varintEvidence(streams[0], ends)
+		case "resp":
+			// Only a frame that starts with one of RESP's type bytes says
+			// anything (about 4 bits against chance): an inline command is
+			// any line, which random bytes and plain lines give too.
+			pos := int64(0)
+			for _, end := range ends {
+				if pos < int64(len(streams[0])) && strings.IndexByte("+-:$*_,#!=(%~>|", streams[0][pos]) >= 0 {
+					bits += 4
+				}
+				pos = end
+			}
+			if bits == 0 {
+				continue
+			}
 		default:
 			if per, isProtocol := protocolCheckBits(name); isProtocol {
 				if per == 0 {
