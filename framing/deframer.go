@@ -796,15 +796,19 @@ func (d *Deframer) Buffered() int { return d.e.end - d.e.start }
 // gap in the stream: the next byte pushed is at stream offset offset and
 // starts a frame.
 func (d *Deframer) Reset(offset int64) {
-	e := &d.e
-	e.start, e.end = 0, 0
-	d.in = nil
-	e.release()
-	e.giveHeld()
+	d.e.reset(offset)
+	d.ended, d.gap = false, 0
+}
+
+// reset gives every buffer back (to the budget too) and forgets the
+// stream: buffered and pushed bytes, the decoder's state, a frame being
+// located or skipped, a sticky error, the buffer sizing hints. The next
+// byte is at stream offset offset.
+func (e *engine) reset(offset int64) {
+	e.releaseAll(nil)
 	e.st = DecodeState{Limit: e.limit}
-	e.need, e.discard, e.loc, e.skipping = 0, 0, located{}, false
-	e.err, e.eof, d.ended, d.gap = nil, false, false, 0
-	e.consumed = offset
+	e.need, e.eof, e.consumed, e.kind = 0, false, offset, 0
+	e.lastFrame, e.lastFill, e.lastBig = 0, false, false
 }
 
 // Release gives every buffer back (to the memory budget too). Later calls
