@@ -564,6 +564,7 @@ type Deframer struct {
 	ended     bool
 	hold      bool  // the caller keeps an incomplete frame's bytes (Hold)
 	frameBase int64 // stream offset where the guard's frame began (Guard)
+	gap       int   // Push copies fewer bytes than this itself (see needMore)
 }
 
 // NewDeframer returns a Deframer that decodes with dec. opts may be nil.
@@ -577,12 +578,12 @@ func NewDeframer(dec Decoder, opts *Options) *Deframer {
 // Push adds p to the stream. Bytes of an earlier push that Next has not
 // yet consumed are copied into the buffer first.
 func (d *Deframer) Push(p []byte) {
-	if d.hold {
-		d.pushHeld(p)
-		return
-	}
-	if len(d.in) == 0 && d.e.err == nil && !d.ended {
-		d.in = p
+	if len(p) < d.gap {
+		// A located frame still misses more than p, and the buffer has
+		// room: p is copied in at once, and Next will need more.
+		e := &d.e
+		d.gap -= copy(e.buf[e.end:], p)
+		e.end += len(p)
 		return
 	}
 	d.push(p)
@@ -590,57 +591,108 @@ func (d *Deframer) Push(p []byte) {
 
 func (d *Deframer) push(p []byte) {
 	e := &d.e
-	if e.err != nil || d.ended {
-		return
+	d.gap = 0
+	switch {
+	case d.hold:
+		d.pushHeld(p)
+	case e.err != nil || d.ended:
+	case len(d.in) == 0:
+		d.in = p
+	case e.absorb(len(d.in), false) == nil:
+		d.in = p
 	}
-	if len(d.in) > 0 {
-		if err := e.absorb(len(d.in), false); err != nil {
-			return
-		}
-	}
-	d.in = p
 }
 
 // End marks the end of the stream: Next returns the frames still
 // buffered, then io.EOF, or an *UnexpectedEOFError if the stream ends
 // inside a frame.
-func (d *Deframer) End() { d.ended = true }
+func (d *Deframer) End() { d.ended, d.gap = true, 0 }
 
 // Next returns the next frame, ErrNeedMore when the bytes pushed so far
 // hold no further frame, or an error classified as for Reader.ReadFrame.
 func (d *Deframer) Next() ([]byte, error) {
+	if d.gap > 0 {
+		return nil, ErrNeedMore // Push copied its bytes into a frame still incomplete
+	}
+	return d.next()
+}
+
+func (d *Deframer) next() ([]byte, error) {
 	e := &d.e
 	if e.err != nil {
 		return nil, e.err
 	}
-	if l := e.loc; l.total > 0 && !l.checked && e.discard == 0 && e.end > e.start && !d.ended &&
-		int64(e.end-e.start+len(d.in)) < l.total && e.end+len(d.in) <= len(e.buf) {
-		// A located frame filling up from pushes smaller than what it
-		// still misses: the push is copied in at once.
-		e.end += copy(e.buf[e.end:], d.in)
-		d.in = nil
-		return nil, ErrNeedMore
-	}
-	if in := d.in; e.start == e.end && len(in) > 0 && e.x == nil && e.discard == 0 && !e.skipping && e.loc.total == 0 &&
-		len(in) >= e.need && !d.ended {
-		// The common case: a frame that lies whole in the push, decoded
-		// in place (as the Reader's short path does).
-		dd, derr := e.dec.Decode(in[:len(in):len(in)], false, &e.st)
-		if derr == nil && dd.plain(e.limit) && dd.advance <= int64(len(in)) {
-			return e.fastOut(in, dd.start, dd.end, dd.advance, true), nil
+	for e.x == nil && e.discard == 0 && !e.skipping && !d.ended && !d.hold {
+		// The short path, as the Reader's: a frame whole in the push is
+		// decoded in place; a frame cut by the end of a push is completed
+		// in the buffer from the next pushes, with exactly the bytes it
+		// misses once its size is known.
+		in, buffered := d.in, e.end-e.start
+		fromIn, win := buffered == 0, in[:len(in):len(in)]
+		if !fromIn {
+			win = e.buf[e.start:e.end:e.end]
 		}
-		if f, outcome, err, again := e.apply(dd, derr, in, true, int64(e.limit)); !again {
-			switch outcome {
-			case stepFrame:
+		if l := e.loc; l.total > 0 {
+			if l.checked {
+				break
+			}
+			if int64(len(win)) >= l.total { // its limit was checked when it was located
+				return e.fastOut(win, int64(l.start), l.end, l.total, fromIn), nil
+			}
+		} else if len(win) > 0 && len(win) >= e.need {
+			dd, derr := e.dec.Decode(win, false, &e.st)
+			start, end, total, flags := dd.start, dd.end, dd.advance, dd.flags
+			switch {
+			case derr == nil && dd.plain(e.limit):
+				if total <= int64(len(win)) {
+					return e.fastOut(win, start, end, total, fromIn), nil
+				}
+				if flags == kindNeedFrame && start <= 1<<31-1 {
+					e.loc = located{start: int32(start), end: end, total: total}
+					e.need = int(min(total, int64(maxInt)))
+					continue
+				}
+			case derr == nil && flags == kindNeed && total == 0 && end == 0 && 0 <= start && start <= 2*int64(e.limit)+1<<20:
+				e.need = max(int(start), len(win)+1) // a lower bound, within the backstop (see apply)
+				goto take
+			}
+			f, outcome, err, again := e.apply(dd, derr, win, fromIn, int64(e.limit))
+			switch {
+			case again:
+				continue
+			case outcome == stepFrame:
 				return f, nil
-			case stepErr:
+			case outcome == stepErr:
 				return nil, err
 			}
-			if len(d.in) == 0 {
-				return nil, ErrNeedMore
-			}
-			return nil, d.keepTail()
 		}
+	take:
+		switch {
+		case len(in) == 0 && fromIn:
+			// At a frame boundary: the general path gives the buffer back.
+		case len(in) == 0:
+			return nil, d.needMore()
+		case fromIn && len(in) <= len(e.buf):
+			// The push's incomplete tail.
+			e.start, e.end = 0, copy(e.buf, in)
+			d.in = nil
+			return nil, d.needMore()
+		case !fromIn:
+			// Exactly what a located frame misses, else as much again as
+			// is buffered, so that the frames after it are mostly decoded
+			// in place.
+			n := max(e.need-buffered, buffered, inlineSize)
+			if e.loc.total > 0 {
+				n = int(min(e.loc.total-int64(buffered), int64(maxInt)))
+			}
+			n = min(n, len(in))
+			if e.end+n <= len(e.buf) {
+				e.end += copy(e.buf[e.end:], in[:n])
+				d.in = in[n:]
+				continue
+			}
+		}
+		break // the general path: buffer growth, a located frame's start in a push
 	}
 	for {
 		fromIn := e.start == e.end
@@ -659,7 +711,7 @@ func (d *Deframer) Next() ([]byte, error) {
 			if d.hold {
 				return nil, d.keepTail()
 			}
-			return nil, ErrNeedMore
+			return nil, d.needMore()
 		case fromIn:
 			// The incomplete tail of the push is copied (or, in hold
 			// mode, left with the caller); then more is needed.
@@ -680,6 +732,17 @@ func (d *Deframer) Next() ([]byte, error) {
 	}
 }
 
+// needMore returns ErrNeedMore once the pushed bytes are used up. While a
+// located frame still misses bytes for which the buffer has room, Push
+// copies them in itself (gap).
+func (d *Deframer) needMore() error {
+	e := &d.e
+	if l := e.loc; l.total > 0 && e.err == nil && e.discard == 0 && !d.hold && !d.ended && len(d.in) == 0 {
+		d.gap = int(min(l.total-int64(e.end-e.start), int64(len(e.buf)-e.end)))
+	}
+	return ErrNeedMore
+}
+
 // keepTail keeps the incomplete tail of the push once Next found no
 // further frame in it: copied into the buffer, or in hold mode left with
 // the caller and charged to the budget. It returns ErrNeedMore or the
@@ -695,7 +758,7 @@ func (d *Deframer) keepTail() error {
 	if err := e.absorb(len(d.in), e.loc.total > 0); err != nil {
 		return err
 	}
-	return ErrNeedMore
+	return d.needMore()
 }
 
 // absorb copies the first n pushed bytes into the buffer.
@@ -733,22 +796,26 @@ func (d *Deframer) Buffered() int { return d.e.end - d.e.start }
 // gap in the stream: the next byte pushed is at stream offset offset and
 // starts a frame.
 func (d *Deframer) Reset(offset int64) {
-	e := &d.e
-	e.start, e.end = 0, 0
-	d.in = nil
-	e.release()
-	e.giveHeld()
+	d.e.reset(offset)
+	d.ended, d.gap = false, 0
+}
+
+// reset gives every buffer back (to the budget too) and forgets the
+// stream: buffered and pushed bytes, the decoder's state, a frame being
+// located or skipped, a sticky error, the buffer sizing hints. The next
+// byte is at stream offset offset.
+func (e *engine) reset(offset int64) {
+	e.releaseAll(nil)
 	e.st = DecodeState{Limit: e.limit}
-	e.need, e.discard, e.loc, e.skipping = 0, 0, located{}, false
-	e.err, e.eof, d.ended = nil, false, false
-	e.consumed = offset
+	e.need, e.eof, e.consumed, e.kind = 0, false, offset, 0
+	e.lastFrame, e.lastFill, e.lastBig = 0, false, false
 }
 
 // Release gives every buffer back (to the memory budget too). Later calls
 // return ErrReleased. It is safe to call more than once.
-func (d *Deframer) Release() { d.e.releaseAll(ErrReleased) }
+func (d *Deframer) Release() { d.gap = 0; d.e.releaseAll(ErrReleased) }
 
 // Detach stops the Deframer and returns a copy of the bytes it holds or
 // was pushed but did not return as frames (after a Final frame: the bytes
 // that follow it). Later calls return ErrDetached.
-func (d *Deframer) Detach() []byte { return d.e.detach() }
+func (d *Deframer) Detach() []byte { d.gap = 0; return d.e.detach() }

@@ -645,3 +645,92 @@ func TestCloseDuringBodyRead(t *testing.T) {
 		t.Fatalf("body read after Close: %v", err)
 	}
 }
+
+// TestDeframerFillingFrame: while a located frame fills up, Push copies
+// small pushes into the buffer itself and Next answers ErrNeedMore at once
+// (d.gap); everything that ends or changes the stream in that state
+// (End, Release, Detach, Reset, the guard, a push that completes the
+// frame) is seen by the next call.
+func TestDeframerFillingFrame(t *testing.T) {
+	payload := bytes.Repeat([]byte("p"), 4096)
+	data := u32Stream(payload, []byte("next"))
+	const cut = 4 + 100 + 7
+	filling := func(opts *Options) *Deframer {
+		t.Helper()
+		d := NewDeframer(u32{}, opts)
+		d.Push(data[:104])
+		if _, err := d.Next(); err != ErrNeedMore {
+			t.Fatal(err)
+		}
+		d.Push(data[104:cut])
+		if d.gap == 0 || d.Buffered() != cut {
+			t.Fatalf("gap %d, buffered %d: the push was not copied by Push", d.gap, d.Buffered())
+		}
+		if _, err := d.Next(); err != ErrNeedMore {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	d := filling(nil)
+	rest := data[cut:]
+	clear(data[:cut]) // copied: the caller may reuse its bytes
+	d.Push(rest[:7])
+	d.Push(rest[7:20]) // twice before Next
+	if _, err := d.Next(); err != ErrNeedMore {
+		t.Fatal(err)
+	}
+	d.Push(rest[20:])
+	f, err := d.Next()
+	if err != nil || !bytes.Equal(f, payload) {
+		t.Fatalf("frame of %d bytes, %v", len(f), err)
+	}
+	if f, err = d.Next(); err != nil || string(f) != "next" {
+		t.Fatalf("%q, %v", f, err)
+	}
+	data = u32Stream(payload, []byte("next"))
+
+	d = filling(nil)
+	d.End()
+	var ue *UnexpectedEOFError
+	if _, err := d.Next(); !errors.As(err, &ue) || ue.Buffered != cut {
+		t.Fatalf("after End: %v, want an unexpected EOF with %d bytes", err, cut)
+	}
+
+	budget := NewBudget(1 << 20)
+	d = filling(&Options{Budget: budget})
+	d.Release()
+	d.Push(data[cut : cut+7])
+	if _, err := d.Next(); err != ErrReleased || budget.InUse() != 0 {
+		t.Fatalf("after Release: %v, budget %d", err, budget.InUse())
+	}
+
+	d = filling(nil)
+	if got := d.Detach(); !bytes.Equal(got, data[:cut]) {
+		t.Fatalf("Detach returned %d bytes, want %d", len(got), cut)
+	}
+	if _, err := d.Next(); err != ErrDetached {
+		t.Fatalf("after Detach: %v", err)
+	}
+
+	d = filling(nil)
+	d.Reset(0)
+	d.Push(data[:3])
+	if _, err := d.Next(); err != ErrNeedMore || d.Buffered() != 3 {
+		t.Fatalf("after Reset: %v, %d buffered", err, d.Buffered())
+	}
+
+	d = filling(&Options{FrameTimeout: time.Second})
+	t0 := time.Unix(1000, 0)
+	if _, _, err := d.Guard(t0); err != nil {
+		t.Fatal(err)
+	}
+	var se *SlowPeerError
+	if _, _, err := d.Guard(t0.Add(2 * time.Second)); !errors.As(err, &se) {
+		t.Fatalf("guard: %v", err)
+	}
+	d.Push(data[cut : cut+7])
+	if _, err := d.Next(); !errors.As(err, &se) {
+		t.Fatalf("Next after the guard: %v, want the *SlowPeerError", err)
+	}
+}

@@ -78,6 +78,7 @@ func (d *Deframer) Guard(now time.Time) (deadline time.Time, mid bool, err error
 	x.frameBytes = e.consumed + int64(e.end-e.start+len(d.in)) - d.frameBase
 	at, rate := x.guardDeadline()
 	if !now.Before(at) {
+		d.gap = 0
 		return time.Time{}, true, e.fail(x.slow(now, rate))
 	}
 	return at, true, nil

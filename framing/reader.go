@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"time"
 )
 
 // errBadCount reports a source that returned an impossible byte count.
@@ -412,6 +413,26 @@ func (r *Reader) Release() {
 		x.body = nil
 	}
 	r.e.releaseAll(ErrReleased)
+}
+
+// Reset discards everything the Reader holds and makes it read frames from
+// src, with the same Decoder and Options, as a new Reader would: the
+// buffers go back (to the memory budget too, before anything is read from
+// src), and the buffered bytes, a partial or skipped frame, the decoder's
+// state, the slow-peer guard's clock, an error the old source returned and
+// a sticky error (Fatal, ErrFinal, ErrDetached, ErrReleased) are dropped;
+// Offset starts again at 0. A Reader that was Released or Detached may be
+// Reset: that is how a pool reuses Readers (Release when a connection ends,
+// Reset when the next begins). Stats, shared counters, are neither cleared
+// nor charged with the dropped bytes. A Body from ReadBody is done (its
+// reads fail). Reset allocates nothing.
+func (r *Reader) Reset(src io.Reader) {
+	r.Release()
+	r.e.reset(0)
+	r.rd, r.srcErr, r.empties = src, nil, 0
+	if x := r.e.x; x != nil {
+		x.frameStart, x.frameBytes, x.awayFrom, x.guardAt, x.timedOut = time.Time{}, 0, time.Time{}, time.Time{}, false
+	}
 }
 
 // Offset returns the stream offset of the next frame's first byte: the
