@@ -39,12 +39,19 @@ func (s *suite) budget() []*Failure {
 	// mid cuts the stream inside frame 1 (the large one, where the codec
 	// can carry it): a partial frame is buffered.
 	mid := e.start(1) + (e.ends[1]-e.start(1))/2
+	// A stream that ends inside a frame ends with an unexpected EOF, or,
+	// for a codec that returns a last frame at EOF, with that frame and
+	// io.EOF.
+	cutEnd, cutName := io.ErrUnexpectedEOF, "unexpected EOF"
+	if s.finalAtEOF() {
+		cutEnd, cutName = io.EOF, "a last frame, then io.EOF"
+	}
 	cases := []budgetCase{
 		{"the stream read to its end (io.EOF)", func(o *framing.Options) string {
 			return s.budgetToEnd(e.stream, o, io.EOF)
 		}},
-		{"the stream cut inside a frame (unexpected EOF)", func(o *framing.Options) string {
-			return s.budgetToEnd(e.stream[:mid], o, io.ErrUnexpectedEOF)
+		{"the stream cut inside a frame (" + cutName + ")", func(o *framing.Options) string {
+			return s.budgetToEnd(e.stream[:mid], o, cutEnd)
 		}},
 		{"a read deadline inside a frame, then Close", func(o *framing.Options) string {
 			return s.budgetMidFrame(e, mid, o, func(c framedConn) string { c.Close(); return "" })
@@ -83,11 +90,11 @@ func (s *suite) budget() []*Failure {
 			d.Release()
 			return heldAfter(o.Budget, d) // d kept alive: see heldAfter
 		}},
-		{"a Deframer ended inside a frame (unexpected EOF)", func(o *framing.Options) string {
+		{"a Deframer ended inside a frame (" + cutName + ")", func(o *framing.Options) string {
 			d := framing.NewDeframer(s.codec, o)
 			d.Push(bytes.Clone(e.stream[:mid]))
 			d.End()
-			return budgetEnds(o.Budget, d.Next, io.ErrUnexpectedEOF)
+			return budgetEnds(o.Budget, d.Next, cutEnd)
 		}},
 	}
 	if mid == e.start(1) {
