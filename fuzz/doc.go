@@ -96,6 +96,11 @@
 //     and a frame refused by a budget; and FramesWritten and BytesWritten
 //     with what was written.
 //
+// A staged protocol's streams all start with its first stage (an HTTP/2
+// preface, a PROXY header, a PostgreSQL StartupMessage): Options.Preface
+// says so, and every check then writes it first and reads it back first,
+// with its kind (Options.PrefaceKind), before the frames it models.
+//
 // Every payload a codec's suite writes is also held to the encoder's
 // contract: a refused payload is refused with a *framing.PayloadError and
 // nothing appended, and a framing.WrapEncoder's AppendFrame gives the bytes

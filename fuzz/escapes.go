@@ -217,7 +217,7 @@ func (s *suite) refusesRun(unit, tail []byte) bool {
 	st := append(bytes.Repeat(unit, max(64/len(unit), 1)), tail...)
 	var err error
 	if cerr := s.call(func() error {
-		rd := s.newReader(bytes.NewReader(st), &framing.Options{})
+		rd := s.readReader(bytes.NewReader(s.prefixed(st)), &framing.Options{})
 		defer rd.Release()
 		_, err = rd.ReadFrame()
 		return nil
@@ -235,6 +235,7 @@ func (s *suite) escapeRead(stream []byte, opts *framing.Options) (res []result, 
 	rec := newRecorder(64, 1<<10)
 	o := *opts
 	o.Budget = framing.NewBudget(1 << 40)
+	stream = s.prefixed(stream)
 	src = &heapSampler{data: stream, size: len(stream), b: o.Budget}
 	alloc = allocated(func() {
 		// Twice: buffers pooled by an earlier run are dropped, so that
@@ -244,7 +245,7 @@ func (s *suite) escapeRead(stream []byte, opts *framing.Options) (res []result, 
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		src.base = m.HeapInuse
-		rd := s.newReader(src, &o)
+		rd := s.readReader(src, &o)
 		readLoop(frameSource{next: rd.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
 		rd.Release()
 		src.sample()

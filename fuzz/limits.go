@@ -93,7 +93,7 @@ func (s *suite) bigFrame() []*Failure {
 			bound = uint64(5*tc.n) + 256<<10
 		}
 		alloc := leastAllocated(bound, func() uint64 {
-			a, b := feed(st, CutWhole())
+			a, b := s.feed(st, CutWhole())
 			rec := newRecorder(3, 0)
 			return allocated(func() { res, stuck = s.readAll(a, b, l, rec) })
 		})
