@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -136,6 +137,43 @@ func (escapeBlind) AppendFrame(dst, p []byte) ([]byte, error) {
 	return append(dst, ebEnd), nil
 }
 
+// digitHog is a netstring codec ("5:hello,") that reads a length of any
+// number of digits: it refuses a short run of digits as corrupt once a
+// byte other than a digit or ':' comes (as a counted codec should), but
+// keeps asking for more while digits stream in, so a run of megabytes of
+// one digit is buffered up to the Reader's backstop instead of being
+// refused at once.
+type digitHog struct{}
+
+func (digitHog) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing.Decoded, error) {
+	n := int64(0)
+	for i, c := range buf {
+		switch {
+		case c == ':' && i > 0:
+			end, total := int64(i+1)+n, int64(i+2)+n
+			if n > int64(st.Limit) || total > int64(len(buf)) {
+				return framing.NeedFrame(i+1, end, total), nil
+			}
+			if buf[end] != ',' {
+				return framing.Decoded{}, &framing.CorruptError{Reason: "no ',' after the payload"}
+			}
+			return framing.Frame(i+1, int(end), int(total)), nil
+		case c < '0' || c > '9':
+			return framing.Decoded{}, &framing.CorruptError{Reason: "not a digit in the length"}
+		}
+		n = n*10 + int64(c-'0') // the bug: no bound on the digits
+		if n < 0 || n > 1<<40 {
+			n = 1 << 40
+		}
+	}
+	return framing.Need(len(buf) + 1), nil
+}
+
+func (digitHog) AppendFrame(dst, p []byte) ([]byte, error) {
+	dst = strconv.AppendInt(dst, int64(len(p)), 10)
+	return append(append(append(dst, ':'), p...), ','), nil
+}
+
 // TestSuiteCatchesBrokenCodecs: each deliberately broken codec is
 // reported, by the check meant for its bug, with what the brief of each
 // check promises in the message.
@@ -156,6 +194,8 @@ func TestSuiteCatchesBrokenCodecs(t *testing.T) {
 			"readpaths", []string{"Options.Hostile[0]", "*framing.CorruptError", "*framing.FrameTooLargeError", "still fails with"}},
 		{"counts escapes out of the limit", escapeBlind{}, fuzz.Options{Payload: func(r *rand.Rand, n int) []byte { return fuzz.RandomBytes(r, max(n, 1)) }},
 			"escapes", []string{"a run of the stuffing byte 0xdb", "MaxFrameSize 16384", "KiB for a limit of 16 KiB"}},
+		{"buffers a length of megabytes of digits", digitHog{}, fuzz.Options{},
+			"escapes", []string{"a run of the stuffing byte 0x3", "MaxFrameSize 16384", "KiB"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -131,6 +131,16 @@ func (c Cutting) start() *cutter {
 	return s
 }
 
+// startIn is start into s, its generator rng over pcg (reused: a fuzz
+// target body starts many cuttings per exec).
+func (c Cutting) startIn(s *cutter, pcg *rand.PCG, rng *rand.Rand) {
+	*s = cutter{c: c}
+	if c.kind == cutRandom {
+		pcg.Seed(uint64(c.seed), 0)
+		s.rng = rng
+	}
+}
+
 // next returns the size of the next piece, advancing the position by it, or
 // 0 when the rest of the stream is one piece (no more cuts).
 func (s *cutter) next() int64 {

@@ -26,11 +26,11 @@ func (s *suite) deadline() []*Failure {
 }
 
 func (s *suite) deadlineAt(e *encoded, k int) string {
-	a, b := Pipe(&PipeOptions{Buffer: len(e.stream) + 1})
+	a, b := Pipe(&PipeOptions{Buffer: len(s.pre) + len(e.stream) + 1})
 	defer a.Close()
 	defer b.Close()
-	fr := s.nf(b, Limits{MaxFrameSize: framing.DefaultMaxFrameSize})
-	a.Write(e.stream[:k])
+	fr := s.readFramer(b, Limits{MaxFrameSize: framing.DefaultMaxFrameSize})
+	a.Write(s.prefixed(e.stream[:k]))
 	type out struct {
 		p   []byte
 		err error

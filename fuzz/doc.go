@@ -38,7 +38,10 @@
 //     buffer, so writes block, split and coalesce;
 //   - truncation: a short stream cut at every byte offset gives the frames
 //     before the cut, then io.EOF at a frame boundary and an error matching
-//     io.ErrUnexpectedEOF inside a frame;
+//     io.ErrUnexpectedEOF inside a frame (for a codec with a FinalAtEOF
+//     method that returns true, such as delimiter.LinesAtEOF, the bytes
+//     before the cut as a last frame, then io.EOF: the bigframe and budget
+//     checks expect the same);
 //   - hostile: random bytes and Options.Hostile streams give no panic, no
 //     frame over the limit, an end, and memory in proportion to the input;
 //     for a codec also only framing's error kinds, none temporary, and
@@ -72,7 +75,14 @@
 //     under framing.Skip, like any oversized frame, and the next frame is
 //     read) while the Reader's buffers, its allocations and the heap in use
 //     (sampled as the bytes arrive) stay within 8 times the limit plus
-//     512 KiB, and any error is framing's too-large or corrupt;
+//     512 KiB, and any error is framing's too-large or corrupt. A codec
+//     whose frames end in a fixed trailer but count their payload (a
+//     netstring, an HTTP chunk) may refuse a run of a length digit as a
+//     corrupt stream under framing.Skip too, fatally: the suite allows it
+//     when the codec refuses a short run of the same bytes (64 of them,
+//     under the default limit) as corrupt, so the bytes are no frame at any
+//     size, and when the long run is refused within the limit plus 64 KiB
+//     of it;
 //   - budget (codecs): every byte a Reader draws from a framing.Budget is
 //     back however the connection ends: with the error that ends the stream
 //     (io.EOF, an unexpected EOF, a fatal error; after rejected errors and
@@ -85,6 +95,11 @@
 //     for frames, frames over a limit under both policies, random bytes
 //     and a frame refused by a budget; and FramesWritten and BytesWritten
 //     with what was written.
+//
+// A staged protocol's streams all start with its first stage (an HTTP/2
+// preface, a PROXY header, a PostgreSQL StartupMessage): Options.Preface
+// says so, and every check then writes it first and reads it back first,
+// with its kind (Options.PrefaceKind), before the frames it models.
 //
 // Every payload a codec's suite writes is also held to the encoder's
 // contract: a refused payload is refused with a *framing.PayloadError and

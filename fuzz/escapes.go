@@ -17,6 +17,16 @@ import (
 // stream in, the Reader's memory stays in proportion to the limit, and the
 // frame is refused, or skipped under framing.Skip, like any oversized
 // frame, after which the next frame is read.
+//
+// A codec whose frames end in a fixed trailer is not always a delimiter
+// codec: a netstring ("5:hello,") or an HTTP chunk counts its payload, so
+// a run of one of its length digits is a corrupt length, with no frame end
+// to skip to. The check tells the two apart by what the codec does with a
+// short run of the same bytes, far below any limit (see refusesRun): a
+// codec that refuses that as corrupt, fatally, says the bytes are no frame
+// at any size, and then the long run may be refused the same way under
+// framing.Skip too, provided it is refused at once (within a few reads of
+// the run, in memory bounded as for any escape run).
 
 const (
 	escapeLimit = 16 << 10 // MaxFrameSize of the memory runs
@@ -34,6 +44,8 @@ const escapeBound = 8*escapeLimit + 512<<10
 type escapeStream struct {
 	what   string
 	stream []byte
+	unit   []byte // what a raw run repeats (nil for a frame the encoder made)
+	tail   []byte // what follows a raw run: the trailer and a good frame
 }
 
 // trailer returns the bytes every frame of the codec ends with (its
@@ -77,7 +89,7 @@ func (s *suite) escapeStreams(n int, good []byte) []escapeStream {
 	run := func(what string, unit []byte) {
 		st := bytes.Repeat(unit, max(n/len(unit), 1))
 		if !bytes.Contains(st, trailer) {
-			out = append(out, escapeStream{fmt.Sprintf("%s (%d bytes), then %x and a %d-byte frame", what, len(st), trailer, len(good)), append(st, tail...)})
+			out = append(out, escapeStream{fmt.Sprintf("%s (%d bytes), then %x and a %d-byte frame", what, len(st), trailer, len(good)), append(st, tail...), unit, tail})
 		}
 	}
 	var seen [256]bool
@@ -95,7 +107,7 @@ func (s *suite) escapeStreams(n int, good []byte) []escapeStream {
 			p := bytes.Repeat([]byte{byte(b)}, max(n*len(unit)/len(enc), 1))
 			if fe, err := s.codec.AppendFrame(nil, p); err == nil {
 				if fe, err = s.codec.AppendFrame(fe, good); err == nil {
-					out = append(out, escapeStream{fmt.Sprintf("a frame of %d bytes %#02x (%d bytes escaped), then a %d-byte frame", len(p), b, len(fe)-len(goodFrame), len(good)), fe})
+					out = append(out, escapeStream{what: fmt.Sprintf("a frame of %d bytes %#02x (%d bytes escaped), then a %d-byte frame", len(p), b, len(fe)-len(goodFrame), len(good)), stream: fe})
 				}
 			}
 		}
@@ -118,6 +130,7 @@ func (s *suite) escapes() []*Failure {
 	r := s.rng(12)
 	good := s.o.Payload(r, 9)
 	for _, es := range s.escapeStreams(escapeRun, good) {
+		refused := es.unit != nil && s.refusesRun(es.unit, es.tail)
 		for _, skip := range []bool{false, true} {
 			o := &framing.Options{MaxFrameSize: escapeLimit}
 			if skip {
@@ -130,9 +143,12 @@ func (s *suite) escapes() []*Failure {
 				res, a, src = s.escapeRead(es.stream, o)
 				return max(a, src.peak)
 			})
-			msg := escapeVerdict(res, good, skip)
+			msg := escapeVerdict(res, good, skip, refused)
 			switch {
 			case msg != "":
+			case refused && src.consumed() > escapeAtOnce && res[0].err != nil && framing.Classify(res[0].err) == framing.Fatal:
+				msg = fmt.Sprintf("the run was refused only after %d KiB of it were read; the codec refuses a short run of these bytes as corrupt (no frame at any size), so a long one is refused within %d KiB",
+					src.consumed()>>10, escapeAtOnce>>10)
 			case src.budget > escapeBound:
 				msg = fmt.Sprintf("the Reader held %d KiB of buffer at once, more than %d KiB for a limit of %d KiB",
 					src.budget>>10, escapeBound>>10, escapeLimit>>10)
@@ -150,8 +166,10 @@ func (s *suite) escapes() []*Failure {
 
 // escapeVerdict holds the reads of an escape stream to what any oversized
 // frame gets: one or more errors first (fatal ones end the stream; under
-// skip, all are rejected), no frame but the good one, then io.EOF.
-func escapeVerdict(res []result, good []byte, skip bool) string {
+// skip, all are rejected), no frame but the good one, then io.EOF. A run
+// the codec refuses at any size (refused, see refusesRun) may instead be
+// refused as corrupt, fatally, under skip too.
+func escapeVerdict(res []result, good []byte, skip, refused bool) string {
 	if len(res) == 0 || res[0].err == nil {
 		return "the escapes were not refused: the first read returned a frame"
 	}
@@ -173,6 +191,8 @@ func escapeVerdict(res []result, good []byte, skip bool) string {
 			return fmt.Sprintf("read %d: %q (%T), want the frame refused as too large or corrupt", i, re.err, re.err)
 		case framing.Classify(re.err) == framing.Temporary:
 			return fmt.Sprintf("read %d: %q is classified temporary", i, re.err)
+		case framing.Classify(re.err) == framing.Fatal && skip && refused && errors.Is(re.err, framing.ErrCorrupt):
+			return "" // a corrupt stream, not an oversized frame
 		case framing.Classify(re.err) == framing.Fatal && skip:
 			return fmt.Sprintf("read %d: %q is fatal; under framing.Skip the frame is skipped like any oversized frame", i, re.err)
 		case framing.Classify(re.err) == framing.Fatal:
@@ -180,6 +200,31 @@ func escapeVerdict(res []result, good []byte, skip bool) string {
 		}
 	}
 	return "the reads did not end"
+}
+
+// escapeAtOnce is how much of a run a Reader may read before refusing it
+// as corrupt, when a short run of the same bytes is corrupt too: the
+// limit and a few reads, far less than the run.
+const escapeAtOnce = escapeLimit + 4*escapeChunk
+
+// refusesRun reports whether the codec refuses a short run of unit (64
+// bytes, or one unit if longer), followed by tail, as a corrupt stream:
+// fatally, as the first result, under the default limit and policy. Such
+// bytes are no frame at any size (a length field of nothing but digits),
+// so a long run of them is a corrupt stream too, not an oversized frame
+// for framing.Skip to skip.
+func (s *suite) refusesRun(unit, tail []byte) bool {
+	st := append(bytes.Repeat(unit, max(64/len(unit), 1)), tail...)
+	var err error
+	if cerr := s.call(func() error {
+		rd := s.readReader(bytes.NewReader(s.prefixed(st)), &framing.Options{})
+		defer rd.Release()
+		_, err = rd.ReadFrame()
+		return nil
+	}); cerr != nil {
+		return false // a panic or a hang: the escapes check reports it
+	}
+	return errors.Is(err, framing.ErrCorrupt) && framing.Classify(err) == framing.Fatal
 }
 
 // escapeRead reads stream through the Reader under test with o (plus a
@@ -190,7 +235,8 @@ func (s *suite) escapeRead(stream []byte, opts *framing.Options) (res []result, 
 	rec := newRecorder(64, 1<<10)
 	o := *opts
 	o.Budget = framing.NewBudget(1 << 40)
-	src = &heapSampler{data: stream, b: o.Budget}
+	stream = s.prefixed(stream)
+	src = &heapSampler{data: stream, size: len(stream), b: o.Budget}
 	alloc = allocated(func() {
 		// Twice: buffers pooled by an earlier run are dropped, so that
 		// this run allocates its own.
@@ -199,7 +245,7 @@ func (s *suite) escapeRead(stream []byte, opts *framing.Options) (res []result, 
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		src.base = m.HeapInuse
-		rd := s.newReader(src, &o)
+		rd := s.readReader(src, &o)
 		readLoop(frameSource{next: rd.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
 		rd.Release()
 		src.sample()
@@ -212,6 +258,7 @@ func (s *suite) escapeRead(stream []byte, opts *framing.Options) (res []result, 
 // from b at every read and the heap in use every 8 reads.
 type heapSampler struct {
 	data       []byte
+	size       int // of the whole stream
 	reads      int
 	b          *framing.Budget
 	budget     uint64 // the most held from b
@@ -225,6 +272,9 @@ func (h *heapSampler) sample() {
 		h.peak = max(h.peak, m.HeapInuse-h.base)
 	}
 }
+
+// consumed is how many bytes of the stream were read.
+func (h *heapSampler) consumed() int { return h.size - len(h.data) }
 
 func (h *heapSampler) Read(p []byte) (int, error) {
 	if len(h.data) == 0 {

@@ -36,7 +36,7 @@ func (s *suite) hostile() []*Failure {
 				h := hostileRun{size: len(st), limit: limit, strict: s.strict, timeout: s.o.Timeout, measured: true}
 				var rec *recorder
 				h.alloc = leastAllocated(allocBound(len(st)), func() uint64 {
-					a, b := feed(st, cut)
+					a, b := s.feed(st, cut)
 					rec = newRecorder(len(st)+3, len(st))
 					return allocated(func() { _, h.stuck = s.readAll(a, b, l, rec) })
 				})

@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +49,9 @@ func (s *suite) limits(skip bool) []*Failure {
 // frame declares: the first bytes of a 4 MiB frame (or the largest the
 // encoder takes, down to 32 KiB) allocate little, both
 // under a limit it exceeds (an error from the header) and under one it
-// fits (unexpected EOF, with only what arrived buffered).
+// fits (unexpected EOF, with only what arrived buffered; for a codec that
+// returns a last frame at EOF, see finalAtEOF, the bytes that arrived as a
+// frame when they are under the limit).
 func (s *suite) bigFrame() []*Failure {
 	r := s.rng(6)
 	p := s.o.Payload(r, 4<<20)
@@ -68,6 +71,7 @@ func (s *suite) bigFrame() []*Failure {
 		return []*Failure{s.fail("bigframe", nil, "%v", err)}
 	}
 	whole := e.stream
+	final := s.finalAtEOF()
 	for _, tc := range []struct {
 		n     int
 		limit int
@@ -89,7 +93,7 @@ func (s *suite) bigFrame() []*Failure {
 			bound = uint64(5*tc.n) + 256<<10
 		}
 		alloc := leastAllocated(bound, func() uint64 {
-			a, b := feed(st, CutWhole())
+			a, b := s.feed(st, CutWhole())
 			rec := newRecorder(3, 0)
 			return allocated(func() { res, stuck = s.readAll(a, b, l, rec) })
 		})
@@ -99,6 +103,14 @@ func (s *suite) bigFrame() []*Failure {
 			msg = "ReadFrame did not return"
 		case isPanic(res[0].err):
 			msg = res[0].err.Error()
+		case final && tc.n <= tc.limit:
+			// The bytes that arrived are the last frame, then io.EOF.
+			switch {
+			case res[0].err != nil || !bytes.Equal(res[0].frame, st):
+				msg = fmt.Sprintf("got %v, want the %d bytes as a last frame (the codec returns a final frame at EOF)", res[0], len(st))
+			case len(res) < 2 || !isEOF(res[1].err):
+				msg = fmt.Sprintf("after the last frame got %v, want io.EOF", res[1:])
+			}
 		case res[0].err == nil:
 			msg = fmt.Sprintf("got a %s", describe(res[0].frame))
 		case tc.want == "unexpected EOF" && !errors.Is(res[0].err, io.ErrUnexpectedEOF):

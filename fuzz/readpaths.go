@@ -136,6 +136,7 @@ type pathsCase struct {
 	stream []byte
 	limit  int
 	skip   bool
+	s      *suite // for its preface, read (and checked) first; nil for none
 }
 
 func (c *pathsCase) String() string {
@@ -166,8 +167,15 @@ func (c *pathsCase) read(p readPath, cut Cutting) ([]result, bool) {
 				rec.add(nil, panicked(v), 0, -1)
 			}
 		}()
-		src, release := p.open(traceStream(c.dec, len(c.stream)), c.stream, cut, o)
+		stream := c.stream
+		if c.s != nil && c.s.pre != nil {
+			stream, cut = c.s.prefixed(stream), cut.shift(len(c.s.pre))
+		}
+		src, release := p.open(traceStream(c.dec, len(stream)), stream, cut, o)
 		defer release()
+		if c.s != nil {
+			src.next = c.s.prefaced(src.next, src.kind)
+		}
 		readLoop(src, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
 	}()
 	select {
@@ -353,7 +361,7 @@ func (s *suite) readPaths() []*Failure {
 	for _, sc := range cases {
 		for _, limit := range sc.limits {
 			for _, skip := range sc.skips {
-				if f := s.pathsFailure(sc.what, &pathsCase{dec: s.codec, stream: sc.stream, limit: limit, skip: skip}); f != nil {
+				if f := s.pathsFailure(sc.what, &pathsCase{dec: s.codec, stream: sc.stream, limit: limit, skip: skip, s: s}); f != nil {
 					return []*Failure{f}
 				}
 			}

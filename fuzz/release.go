@@ -39,12 +39,19 @@ func (s *suite) budget() []*Failure {
 	// mid cuts the stream inside frame 1 (the large one, where the codec
 	// can carry it): a partial frame is buffered.
 	mid := e.start(1) + (e.ends[1]-e.start(1))/2
+	// A stream that ends inside a frame ends with an unexpected EOF, or,
+	// for a codec that returns a last frame at EOF, with that frame and
+	// io.EOF.
+	cutEnd, cutName := io.ErrUnexpectedEOF, "unexpected EOF"
+	if s.finalAtEOF() {
+		cutEnd, cutName = io.EOF, "a last frame, then io.EOF"
+	}
 	cases := []budgetCase{
 		{"the stream read to its end (io.EOF)", func(o *framing.Options) string {
 			return s.budgetToEnd(e.stream, o, io.EOF)
 		}},
-		{"the stream cut inside a frame (unexpected EOF)", func(o *framing.Options) string {
-			return s.budgetToEnd(e.stream[:mid], o, io.ErrUnexpectedEOF)
+		{"the stream cut inside a frame (" + cutName + ")", func(o *framing.Options) string {
+			return s.budgetToEnd(e.stream[:mid], o, cutEnd)
 		}},
 		{"a read deadline inside a frame, then Close", func(o *framing.Options) string {
 			return s.budgetMidFrame(e, mid, o, func(c framedConn) string { c.Close(); return "" })
@@ -72,7 +79,7 @@ func (s *suite) budget() []*Failure {
 		}},
 		{"a Deframer released inside a frame", func(o *framing.Options) string {
 			d := framing.NewDeframer(s.codec, o)
-			d.Push(bytes.Clone(e.stream[:mid]))
+			d.Push(s.prefixed(bytes.Clone(e.stream[:mid])))
 			for {
 				if _, err := d.Next(); err == framing.ErrNeedMore {
 					break
@@ -83,11 +90,11 @@ func (s *suite) budget() []*Failure {
 			d.Release()
 			return heldAfter(o.Budget, d) // d kept alive: see heldAfter
 		}},
-		{"a Deframer ended inside a frame (unexpected EOF)", func(o *framing.Options) string {
+		{"a Deframer ended inside a frame (" + cutName + ")", func(o *framing.Options) string {
 			d := framing.NewDeframer(s.codec, o)
-			d.Push(bytes.Clone(e.stream[:mid]))
+			d.Push(s.prefixed(bytes.Clone(e.stream[:mid])))
 			d.End()
-			return budgetEnds(o.Budget, d.Next, io.ErrUnexpectedEOF)
+			return budgetEnds(o.Budget, d.Next, cutEnd)
 		}},
 	}
 	if mid == e.start(1) {
@@ -153,9 +160,9 @@ func (s *suite) hostileStreams(r *rand.Rand, n int) []hostileStream {
 // not nil, is what that error must match): the budget must be back as
 // that error is returned, before Close.
 func (s *suite) budgetToEnd(stream []byte, o *framing.Options, want error) string {
-	a, b := feed(stream, CutRandom(s.o.Seed, 4096))
+	a, b := s.feed(stream, CutRandom(s.o.Seed, 4096))
 	defer a.Close()
-	c := s.newConn(b, o)
+	c := s.readConn(b, o)
 	defer c.Close()
 	for {
 		_, err := c.ReadFrame()
@@ -193,11 +200,11 @@ func budgetEnds(b *framing.Budget, next func() ([]byte, error), want error) stri
 // read time out with the partial frame buffered, then ends the connection
 // with end.
 func (s *suite) budgetMidFrame(e *encoded, mid int, o *framing.Options, end func(framedConn) string) string {
-	a, b := Pipe(&PipeOptions{Buffer: len(e.stream) + 1})
+	a, b := Pipe(&PipeOptions{Buffer: len(s.pre) + len(e.stream) + 1})
 	defer a.Close()
 	defer b.Close()
-	a.Write(e.stream[:mid])
-	c := s.newConn(b, o)
+	a.Write(s.prefixed(e.stream[:mid]))
+	c := s.readConn(b, o)
 	if msg := timeOutInFrame(c, e.payloads[0]); msg != "" {
 		c.Close()
 		return msg
@@ -232,9 +239,9 @@ func timeOutInFrame(c interface {
 // budgetBody reads frame 0, then 1 KiB of frame 1 through ReadBody, and
 // closes the connection.
 func (s *suite) budgetBody(e *encoded, o *framing.Options) string {
-	a, b := feed(e.stream, CutRandom(s.o.Seed, 4096))
+	a, b := s.feed(e.stream, CutRandom(s.o.Seed, 4096))
 	defer a.Close()
-	c := s.newConn(b, o)
+	c := s.readConn(b, o)
 	defer c.Close()
 	if p, err := c.ReadFrame(); err != nil || !bytes.Equal(p, e.payloads[0]) {
 		return fmt.Sprintf("ReadFrame 0 gave %s, %v", describe(p), err)
@@ -254,11 +261,11 @@ func (s *suite) budgetBody(e *encoded, o *framing.Options) string {
 // budgetRelease is budgetMidFrame for a Reader on the connection, ended
 // with Release.
 func (s *suite) budgetRelease(e *encoded, mid int, o *framing.Options) string {
-	a, b := Pipe(&PipeOptions{Buffer: len(e.stream) + 1})
+	a, b := Pipe(&PipeOptions{Buffer: len(s.pre) + len(e.stream) + 1})
 	defer a.Close()
 	defer b.Close()
-	a.Write(e.stream[:mid])
-	rd := s.newReader(b, o)
+	a.Write(s.prefixed(e.stream[:mid]))
+	rd := s.readReader(b, o)
 	defer rd.Release()
 	msg := timeOutInFrame(struct {
 		framedReader

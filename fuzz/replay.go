@@ -184,16 +184,16 @@ func readLoop(src frameSource, rec *recorder, goesOn func(error) bool) {
 // reads the stream as the other end of a pipe that holds all of it and
 // was half-closed after it.
 func (s *suite) replay(stream []byte, cut Cutting, l Limits, maxCalls int) ([]result, bool) {
-	a, b := feed(stream, cut)
+	a, b := s.feed(stream, cut)
 	res, stuck := s.readAll(a, b, l, newRecorder(maxCalls, len(stream)))
 	return res, stuck
 }
 
-// feed returns a pipe whose reading end b holds stream, cut by cut, and
-// then EOF.
-func feed(stream []byte, cut Cutting) (a, b *Conn) {
-	a, b = Pipe(&PipeOptions{Buffer: len(stream) + 1, Cut: cut})
-	a.Write(stream)
+// feed returns a pipe whose reading end b holds the preface, then stream,
+// cut by cut, and then EOF.
+func (s *suite) feed(stream []byte, cut Cutting) (a, b *Conn) {
+	a, b = Pipe(&PipeOptions{Buffer: len(s.pre) + len(stream) + 1, Cut: cut.shift(len(s.pre))})
+	a.Write(s.prefixed(stream))
 	a.CloseWrite()
 	return a, b
 }
@@ -209,7 +209,7 @@ func (s *suite) readAll(a, b *Conn, l Limits, rec *recorder) (res []result, stuc
 				rec.add(nil, panicked(v), 0, -1)
 			}
 		}()
-		fr := s.nf(b, l)
+		fr := s.readFramer(b, l)
 		readLoop(frameSource{next: fr.ReadFrame}, rec, func(err error) bool { return s.rejected(err, l) })
 	}()
 	select {

@@ -38,7 +38,7 @@ func (s *suite) stream() []*Failure {
 	for i, cut := range []Cutting{CutRandom(s.o.Seed, 13), CutWhole()} {
 		a, b := Pipe(&PipeOptions{Buffer: 1024 + 512*i, Cut: cut})
 		l := Limits{MaxFrameSize: framing.DefaultMaxFrameSize}
-		w, rd := s.nf(a, l), s.nf(b, l)
+		w, rd := s.nf(a, l), s.readFramer(b, l)
 		werr := make(chan error, 1)
 		go func() {
 			defer func() {
@@ -47,6 +47,17 @@ func (s *suite) stream() []*Failure {
 					werr <- panicked(v)
 				}
 			}()
+			if s.pre != nil {
+				err := w.WriteFrame(s.o.Preface)
+				if f, ok := w.(interface{ Flush() error }); ok && err == nil {
+					err = f.Flush()
+				}
+				if err != nil {
+					a.CloseWrite()
+					werr <- fmt.Errorf("WriteFrame refused Options.Preface: %w", err)
+					return
+				}
+			}
 			for i, p := range payloads {
 				err := w.WriteFrame(p)
 				if f, ok := w.(interface{ Flush() error }); ok && err == nil {

@@ -118,11 +118,11 @@ func (s *suite) stats() []*Failure {
 // statsConn reads c's stream through a Conn with Stats, counting what the
 // reads return, and compares.
 func (s *suite) statsConn(c statsCase) string {
-	a, b := feed(c.stream, CutRandom(s.o.Seed, 300))
+	a, b := s.feed(c.stream, CutRandom(s.o.Seed, 300))
 	defer a.Close()
 	o := c.o
 	o.Stats = new(framing.Stats)
-	fr := s.newConn(b, &o)
+	fr := s.readConn(b, &o)
 	defer fr.Close()
 	return s.statsRead(fr.ReadFrame, o.Stats, o.Budget != nil)
 }
@@ -139,12 +139,12 @@ func (s *suite) statsPush(c statsCase) string {
 	d := framing.NewDeframer(s.codec, &o)
 	defer d.Release()
 	p := &pusher{d: d}
-	data := bytes.Clone(c.stream) // a decoder may unstuff pushed bytes in place
+	data := s.prefixed(bytes.Clone(c.stream)) // a decoder may unstuff pushed bytes in place
 	for len(data) > 0 {
 		n := min(len(data), 4<<10)
 		p.pieces, data = append(p.pieces, data[:n]), data[n:]
 	}
-	return s.statsRead(p.next, o.Stats, o.Budget != nil)
+	return s.statsRead(s.prefaced(p.next, d.Kind), o.Stats, o.Budget != nil)
 }
 
 // statsRead reads with next until the stream ends, counting what the reads
@@ -152,6 +152,9 @@ func (s *suite) statsPush(c statsCase) string {
 // with a *framing.BudgetError.
 func (s *suite) statsRead(next func() ([]byte, error), st *framing.Stats, refusal bool) string {
 	var t tally
+	if s.pre != nil {
+		t.add(s.o.Preface, nil) // read (and checked) before next's first frame
+	}
 	var err error
 	if cerr := s.call(func() error { err = readTally(next, &t); return nil }); cerr != nil {
 		return cerr.Error()

@@ -77,6 +77,23 @@ type Options struct {
 	SerialWrites bool
 	// Timeout bounds each framer call the suite waits for (default 10 s).
 	Timeout time.Duration
+	// Preface, when not nil, is a message every stream of the codec starts
+	// with: the first stage of a staged protocol (lengthprefix.NewPreamble's
+	// preamble, a PROXY header for lengthprefix.NewProxyHeader, a
+	// StartupMessage for lengthprefix.PostgresFrontend). It is a payload
+	// like any other: the suite writes it through the encoder (so the
+	// encoder must take it, and writepaths holds every write path to
+	// AppendFrame's bytes for it), and every stream a check reads (its
+	// frames, truncated streams, hostile and random bytes, escape runs)
+	// starts with those bytes. Every reader the checks make must return it
+	// first, as a frame equal to Preface, of kind PrefaceKind where the
+	// reader reports kinds (framing's Reader, Conn and Deframer do);
+	// the check then goes on with the frames after it. At most 64 bytes:
+	// it is read under the checks' smallest limit.
+	Preface []byte
+	// PrefaceKind is the frame kind of Preface (lengthprefix.KindPreamble,
+	// KindProxy, KindStartup, ...).
+	PrefaceKind uint32
 }
 
 // Failure is one thing the suite found wrong. Error gives all of it in one
@@ -85,7 +102,8 @@ type Failure struct {
 	// Check names the check, as in the suite's subtests: "roundtrip",
 	// "stream", "truncation", "hostile", "limits/fail", "limits/skip",
 	// "bigframe", "deadline", "writers", "writepaths", "readpaths",
-	// "budget", "escapes", "stats".
+	// "budget", "escapes", "stats"; "preface" when Options.Preface cannot
+	// be written (then no other check runs).
 	Check string
 	// Seed is Options.Seed as the suite ran it.
 	Seed int64
@@ -178,6 +196,8 @@ type suite struct {
 	codec  framing.Codec // nil for a hand-written framer
 	strict bool          // codec != nil: framing's errors and classes are required
 	o      Options
+	pre    []byte // Options.Preface encoded: every stream read starts with it
+	preErr error  // why Options.Preface could not be encoded
 
 	// What the budget and stats checks drive (a codec only): framing's
 	// Conn and Reader with the codec; the package's tests swap in
@@ -237,10 +257,16 @@ func newSuite(nf NewFramer, codec framing.Codec, opts *Options) *suite {
 	if s.o.Timeout <= 0 {
 		s.o.Timeout = 10 * time.Second
 	}
+	if nf != nil {
+		s.pre, s.preErr = s.prefaceEncoded()
+	}
 	return s
 }
 
 func (s *suite) checks() []check {
+	if s.preErr != nil {
+		return []check{{"preface", s.prefaceCheck}}
+	}
 	cs := []check{
 		{"roundtrip", s.roundTrip},
 		{"stream", s.stream},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/framekit/framekit/framing"
@@ -31,6 +33,8 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 		seed = seed<<8 | int64(b)
 	}
 	rec := newRecorder(len(data)+3, len(data)) // reused by each run
+	d := decodeRuns.Get().(*decodeRun)         // and these, by each run and exec
+	defer decodeRuns.Put(d)
 	for _, limit := range []int{64, framing.DefaultMaxFrameSize} {
 		for _, skip := range []bool{false, true} {
 			for _, cut := range []Cutting{CutWhole(), CutRandom(seed, 9)} {
@@ -48,7 +52,7 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 						m = measureAlloc
 					}
 				}
-				if msg := decodeOnce(rec, dec, data, limit, skip, cut, m); msg != "" {
+				if msg := d.once(rec, dec, data, limit, skip, cut, m); msg != "" {
 					t.Fatalf("fuzz.Decode (seed %d): %d bytes %x, limit %d, skip %v, %v: %s", seed, len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
 				}
 			}
@@ -63,26 +67,58 @@ const (
 	measureAlloc  // every byte allocated while it read
 )
 
-func decodeOnce(rec *recorder, dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting, m int) string {
-	opts := &framing.Options{MaxFrameSize: limit}
+// decodeRun is what one run of Decode needs besides the framing.Reader:
+// kept in a pool and reused by every run of every exec (an exec has eight
+// runs), it is owned by one Decode call at a time, so fuzz workers running
+// execs in parallel never share one.
+type decodeRun struct {
+	opts    framing.Options
+	src     bytes.Reader
+	cut     cutter
+	pcg     rand.PCG
+	rng     *rand.Rand
+	cr      Reader
+	tr      tracer
+	sampler budgetSampler
+	budget  *framing.Budget
+}
+
+var decodeRuns = sync.Pool{New: func() any {
+	d := &decodeRun{budget: framing.NewBudget(1 << 40)}
+	d.rng = rand.New(&d.pcg)
+	return d
+}}
+
+// rejected is readLoop's goesOn for a framing Reader.
+func rejected(err error) bool { return framing.Classify(err) == framing.Rejected }
+
+func (d *decodeRun) once(rec *recorder, dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting, m int) string {
+	d.opts = framing.Options{MaxFrameSize: limit}
 	if skip {
-		opts.Oversize = framing.Skip
+		d.opts.Oversize = framing.Skip
 	}
 	h := hostileRun{size: len(data), limit: limit, strict: true, measured: m != measureNone}
-	var sampler *budgetSampler
 	if m == measureBudget {
-		opts.Budget = framing.NewBudget(1 << 40)
+		if d.budget.InUse() != 0 {
+			d.budget = framing.NewBudget(1 << 40) // an earlier Reader kept some: start afresh
+		}
+		d.opts.Budget = d.budget
 	}
 	// read reads data from the start; the allocation measure may run it twice.
 	read := func() {
 		rec.res, rec.arena, rec.ended = rec.res[:0], rec.arena[:0], false
-		var rd io.Reader = NewReader(bytes.NewReader(data), cut)
-		if opts.Budget != nil {
-			sampler = &budgetSampler{r: rd, b: opts.Budget}
-			rd = sampler
+		d.src.Reset(data)
+		cut.startIn(&d.cut, &d.pcg, d.rng)
+		d.cr = Reader{r: &d.src, p: piece{s: &d.cut}}
+		var rd io.Reader = &d.cr
+		if d.opts.Budget != nil {
+			d.sampler = budgetSampler{r: rd, b: d.opts.Budget}
+			rd = &d.sampler
 		}
-		r := framing.NewReader(rd, traceStream(dec, len(data)), opts)
-		readLoop(frameSource{next: r.ReadFrame}, rec, func(err error) bool { return framing.Classify(err) == framing.Rejected })
+		d.tr = tracer{dec: dec, size: len(data), budget: 8*len(data) + 64}
+		r := framing.NewReader(rd, &d.tr, &d.opts)
+		readLoop(frameSource{next: r.ReadFrame}, rec, rejected)
+		r.Release()
 	}
 	switch m {
 	case measureAlloc:
@@ -96,7 +132,7 @@ func decodeOnce(rec *recorder, dec framing.Decoder, data []byte, limit int, skip
 		}
 	case measureBudget:
 		read()
-		h.alloc = uint64(sampler.peak)
+		h.alloc = uint64(d.sampler.peak)
 	default:
 		read()
 	}

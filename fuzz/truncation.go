@@ -20,8 +20,7 @@ func (s *suite) truncation() []*Failure {
 		return []*Failure{s.fail("truncation", nil, "%v", err)}
 	}
 	l := Limits{MaxFrameSize: framing.DefaultMaxFrameSize}
-	fe, final := s.codec.(interface{ FinalAtEOF() bool })
-	final = final && fe.FinalAtEOF()
+	final := s.finalAtEOF()
 	for n := 0; n < len(e.stream); n++ {
 		for _, c := range []Cutting{CutWhole(), CutEvery(1)} {
 			var f *Failure
@@ -61,4 +60,13 @@ func (s *suite) runCutFinal(e *encoded, n int, cut Cutting, l Limits) *Failure {
 		return s.fail("truncation", &cut, "%s", msg)
 	}
 	return nil
+}
+
+// finalAtEOF reports whether the codec returns the bytes after the last
+// frame as a last frame at a clean EOF (it has a FinalAtEOF method that
+// says so, as delimiter.Codec does): then a stream cut inside a frame
+// ends with that frame and io.EOF, not an unexpected EOF, in every check.
+func (s *suite) finalAtEOF() bool {
+	fe, ok := s.codec.(interface{ FinalAtEOF() bool })
+	return ok && fe.FinalAtEOF()
 }

@@ -35,7 +35,22 @@ func (s *suite) writers() []*Failure {
 	defer a.Close()
 	defer b.Close()
 	l := Limits{MaxFrameSize: framing.DefaultMaxFrameSize}
-	w, rd := s.nf(a, l), s.nf(b, l)
+	w, rd := s.nf(a, l), s.readFramer(b, l)
+	if s.pre != nil {
+		// Before the writers: every stream starts with it.
+		err := s.call(func() error {
+			if err := w.WriteFrame(s.o.Preface); err != nil {
+				return err
+			}
+			if f, ok := w.(interface{ Flush() error }); ok {
+				return f.Flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return []*Failure{s.fail("writers", &cut, "WriteFrame(Options.Preface): %v", err)}
+		}
+	}
 	errs := make(chan error, goroutines)
 	var wg sync.WaitGroup
 	for g := range sent {
@@ -134,6 +149,10 @@ func (s *suite) writePaths() []*Failure {
 		ps = append(ps, s.o.Payload(r, 2000))
 	}
 	ps = append(ps, s.payloads(r, 8, s.o.MaxPayload)...)
+	if s.pre != nil {
+		// Written first, as on a real stream; read back by the checks' readers.
+		ps = append([][]byte{s.o.Preface}, ps...)
+	}
 	var want []byte
 	var ends []int
 	deterministic := true
@@ -208,9 +227,18 @@ func (s *suite) writePaths() []*Failure {
 					len(ps), minLen(ps), maxLen(ps), how, msg)}
 			}
 			e := &encoded{payloads: ps, stream: got, ends: ends}
+			if s.pre != nil {
+				if !bytes.HasPrefix(got, s.pre) {
+					return []*Failure{s.fail("writepaths", nil, "%s: Options.Preface went on the wire as %s, the suite's Writer wrote %x", how, bytesAt(got, 0), s.pre)}
+				}
+				e = &encoded{payloads: ps[1:], stream: got[len(s.pre):]}
+				for _, end := range ends[1:] {
+					e.ends = append(e.ends, end-len(s.pre))
+				}
+			}
 			l := Limits{MaxFrameSize: framing.DefaultMaxFrameSize}
 			for _, c := range []Cutting{CutWhole(), CutRandom(s.o.Seed, 1500)} {
-				if f := s.runCut("writepaths", e, len(got), c, l); f != nil {
+				if f := s.runCut("writepaths", e, len(e.stream), c, l); f != nil {
 					f.Msg = fmt.Sprintf("the frames written with %s, read back: %s", how, f.Msg)
 					return []*Failure{f}
 				}

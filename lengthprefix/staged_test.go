@@ -170,13 +170,57 @@ func joinStrings(s []string) string {
 	return b.String()
 }
 
-func TestPostgresBackendConformance(t *testing.T) {
-	fuzz.Conformance(t, PostgresBackend, &fuzz.Options{MaxPayload: 300, Payload: func(r *rand.Rand, n int) []byte {
+// pgMessages is a Payload of typed PostgreSQL messages (a type letter of
+// types, a length, n random bytes), the length filled in by c.
+func pgMessages(c *Postgres, types string) func(r *rand.Rand, n int) []byte {
+	return func(r *rand.Rand, n int) []byte {
 		p := fuzz.RandomBytes(r, 5+n)
-		p[0] = "RDTCZEK"[r.IntN(7)]
-		p, _ = PostgresBackend.AppendFrame(nil, p) // the length filled in
+		p[0] = types[r.IntN(len(types))]
+		p, _ = c.AppendFrame(nil, p) // the length filled in
 		return p
-	}})
+	}
+}
+
+func TestPostgresBackendConformance(t *testing.T) {
+	fuzz.Conformance(t, PostgresBackend, &fuzz.Options{MaxPayload: 300, Payload: pgMessages(PostgresBackend, "RDTCZEK")})
+}
+
+// nonEmpty is at least one random byte.
+func nonEmpty(r *rand.Rand, n int) []byte { return fuzz.RandomBytes(r, max(n, 1)) }
+
+// TestStagedConformance runs the suite on the staged codecs, every stream
+// starting with the first stage (fuzz.Options.Preface): a preamble, a
+// PROXY header (v1 and v2), a PostgreSQL StartupMessage, the backend's 'N'
+// answer to SSLRequest. The stage's frame is written through the encoder
+// and read back, with its kind, by every reader the suite makes.
+func TestStagedConformance(t *testing.T) {
+	v1 := "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n"
+	v2 := "\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + "\xc0\x00\x02\x01\xc6\x33\x64\x01\xdc\x04\x01\xbb"
+	for _, tc := range []struct {
+		name  string
+		c     framing.Codec
+		opts  fuzz.Options
+		first string
+		kind  uint32
+	}{
+		{"HTTP2Client", HTTP2Client, fuzz.Options{Payload: canonical(HTTP2Frame), MaxPayload: 1024}, preface, KindPreamble},
+		{"AMQPClient", AMQPClient, fuzz.Options{Payload: canonical(AMQP), MaxPayload: 300}, "AMQP\x00\x00\x09\x01", KindPreamble},
+		{"NewPreamble", NewPreamble([]byte("HELLO\n"), U32BE), fuzz.Options{}, "HELLO\n", KindPreamble},
+		// Non-empty payloads: ProxyHeader.AppendFrame takes an empty
+		// payload for a (partial) PROXY header and writes nothing, so a
+		// frame is lost (found by this suite; staged.go's isHeader needs
+		// a complete header, n > 0).
+		{"ProxyHeader v1", NewProxyHeader(U32BE), fuzz.Options{Payload: nonEmpty}, v1, KindProxy},
+		{"ProxyHeader v2", NewProxyHeader(U32BE), fuzz.Options{Payload: nonEmpty}, v2, KindProxy},
+		{"PostgresFrontend", PostgresFrontend, fuzz.Options{MaxPayload: 300, Payload: pgMessages(PostgresFrontend, "QPBEDSCXFHdcf")}, pgStartup, KindStartup},
+		{"PostgresBackend after N", PostgresBackend, fuzz.Options{MaxPayload: 300, Payload: pgMessages(PostgresBackend, "RDTCZEK")}, "N", KindSSLRefused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts
+			o.Preface, o.PrefaceKind = []byte(tc.first), tc.kind
+			fuzz.Conformance(t, tc.c, &o)
+		})
+	}
 }
 
 func TestMySQLConformance(t *testing.T) {
