@@ -202,7 +202,11 @@ func wantArgs(cl *cmdline, min, max int, names string) error {
 
 // setup is what every command but demo takes from its flags.
 type setup struct {
-	codec  *codec
+	codec *codec
+	// dirs are the codecs of the two directions of a connection, client
+	// to server then server to client (proxy, decode --pcap): codec
+	// twice unless -c named a pair or --c2s / --s2c were given.
+	dirs   [2]*codec
 	opts   *framing.Options
 	max    int
 	format string
@@ -220,7 +224,43 @@ func newSetup(cl *cmdline, encoding bool) (*setup, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	s := &setup{codec: c, max: framing.DefaultMaxFrameSize}
+	return setupFor(cl, [2]*codec{c, c}, encoding)
+}
+
+// newDirSetup is newSetup for a command that sees both directions of a
+// connection: -c may name a pair, and --c2s and --s2c override it for
+// one direction.
+func newDirSetup(cl *cmdline) (*setup, error) {
+	var specs [2]string
+	if spec, ok := cl.flags["codec"]; ok {
+		specs = [2]string{spec, spec}
+		if p, ok := pairs[spec]; ok {
+			specs = p
+		}
+	}
+	for i, name := range [2]string{"c2s", "s2c"} {
+		if v, ok := cl.flags[name]; ok {
+			specs[i] = v
+		}
+	}
+	if specs[0] == "" || specs[1] == "" {
+		return nil, usagef("missing -c SPEC (or --c2s and --s2c); valid forms:\n%s", specForms)
+	}
+	var cs [2]*codec
+	for i, spec := range specs {
+		c, err := parseSpec(spec)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		cs[i] = c
+	}
+	return setupFor(cl, cs, false)
+}
+
+// setupFor reads the flags besides the codecs.
+func setupFor(cl *cmdline, cs [2]*codec, encoding bool) (*setup, error) {
+	c := cs[0]
+	s := &setup{codec: c, dirs: cs, max: framing.DefaultMaxFrameSize}
 	if v, ok := cl.flags["max"]; ok {
 		n, err := parseSize("max", v)
 		if err != nil {
@@ -231,12 +271,15 @@ func newSetup(cl *cmdline, encoding bool) (*setup, error) {
 		}
 		s.max = int(n)
 	}
-	if c.fixed > s.max {
-		return nil, usagef("%s: frames of %d bytes are over --max %d", spec, c.fixed, s.max)
+	for _, c := range cs {
+		if c.fixed > s.max {
+			return nil, usagef("%s: frames of %d bytes are over --max %d", c.spec, c.fixed, s.max)
+		}
 	}
 	if encoding && c.enc == nil {
 		return nil, usagef("%s", c.noEnc)
 	}
+	var err error
 	s.opts = &framing.Options{MaxFrameSize: s.max}
 	if cl.has("skip") {
 		s.opts.Oversize = framing.Skip

@@ -27,7 +27,7 @@ func decodeCmd(e *env, cl *cmdline) error {
 	if cl.has("pcap") {
 		return decodePcapCmd(e, cl)
 	}
-	for _, f := range []string{"flow", "max-flows", "idle", "max-ooo", "summary"} {
+	for _, f := range []string{"flow", "max-flows", "idle", "max-ooo", "summary", "c2s", "s2c"} {
 		if cl.has(f) {
 			return usagef("--%s goes with --pcap FILE", f)
 		}
