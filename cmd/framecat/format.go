@@ -178,6 +178,9 @@ func (t tag) appendText(b []byte) []byte {
 func (p *printer) event(t tag, name string, offset, bytes int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.format != formatJSON && t.conn == 0 {
+		return nil // decode: stderr says it
+	}
 	b := p.line[:0]
 	if p.format == formatJSON {
 		b = append(b, `{"event":`...)

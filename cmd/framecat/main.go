@@ -26,7 +26,8 @@ usage:
   framecat demo
   framecat listen ADDR  -c SPEC [--echo] [-f FORMAT] [GUARD]
   framecat dial ADDR    -c SPEC [-f FORMAT] [--count N] [--timeout DUR]
-  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [-f FORMAT] [GUARD] [FAULTS]
+  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [--c2s SPEC] [--s2c SPEC]
+                [-f FORMAT] [GUARD] [FAULTS]
   framecat decode -c SPEC [-f FORMAT] [FILE]
   framecat decode -c SPEC [-f FORMAT] --pcap FILE [CAPTURE]
   framecat guess [FILE | --pcap FILE] [--max SIZE]
@@ -55,6 +56,15 @@ FAULTS (proxy), drawn from --seed N (default 1), so a run can be repeated:
   the frame lines say what was done: "#1 > (drop) ...", "(corrupt@5)".
   With --drop, --dup or --corrupt*, bytes go on frame by frame: a frame's
   bytes are held (outside --budget) until it is whole.
+A codec per direction (proxy, decode --pcap): -c SPEC for both, or a pair
+  (-c postgres), and --c2s SPEC (client to server) / --s2c SPEC override.
+After a final frame (PostgreSQL's SSLRequest or 'S' answer, then TLS; a
+  chunked body's last chunk) proxy relays the rest of that direction
+  unframed, unchanged: "#1 > -- final frame: from offset 8 the stream is
+  relayed unframed", and when it ends "#1 > -- N bytes relayed unframed
+  from offset 8"; in JSON {"event":"final"|"unframed", "conn", "peer",
+  "dir", "offset", "bytes" (unframed)}. --recut and --delay still apply
+  to those bytes; the per-frame faults have no frames left to act on.
 
 CAPTURE (decode --pcap: pcap or pcapng, Ethernet/VLAN, SLL, SLL2,
 loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
@@ -73,7 +83,13 @@ loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
   TIME is the capture time of the frame's last byte, OFFSET the stream
   offset of its first. JSON: {"len","hex","time","conn","flow","dir":
   "c>s"|"s>c","offset"}. Gaps, resyncs and stopped directions go to
-  stderr; any of them makes the exit status 1.
+  stderr; any of them makes the exit status 1. With -f json they are
+  also records among the frames: {"event","time","conn","flow","dir",
+  "offset","bytes" (some),"msg" (the stderr line)}, event one of gap
+  (bytes lost at offset), lost (the frame at offset; a boundary is
+  searched for), resync (decoding resumes at offset, bytes dropped),
+  stop, rejected (--skip), midstream, ended, final, unframed (see
+  decode). A line has "event" or "len", never both.
 
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
@@ -86,7 +102,12 @@ commands:
   proxy   relays bytes unchanged and prints each frame: "#ID > " client
           to server, "#ID < " server to client
   decode  splits a byte stream (FILE or stdin) into frames; with --pcap,
-          every TCP connection of a packet capture, both directions
+          every TCP connection of a packet capture, both directions.
+          After a final frame (chunked's last chunk, postgres-be's 'S')
+          it ends with exit 0 and says how many bytes follow, not
+          decoded: on stderr, and with -f json in two records,
+          {"event":"final","offset":N} and {"event":"unframed",
+          "offset":N,"bytes":M} (per direction with --pcap)
   guess   infers the framing of a stream (FILE, stdin, or every TCP
           direction of a capture): the best SPECs, with a confidence and
           the layouts that parse alike; "no framing found" is exit 1
@@ -103,7 +124,9 @@ terminal, hex otherwise):
   text    the bytes, then a newline (lossy: for people); on input each
           line, without its \n, is a frame
   json    {"len":5,"hex":"68656c6c6f"}, plus "time", "conn", "peer" (listen,
-          proxy), "dir" and "fault" (proxy)
+          proxy), "dir" and "fault" (proxy), "kind" (a staged codec's
+          frame kind: startup, ssl-request, ssl-accepted, ...; in text
+          and hex "[startup] " before the frame)
 
 Errors name frames and input lines counted from 1 (so that in hex and
 text, line N of encode's input is frame N of its output), and byte

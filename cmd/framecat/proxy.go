@@ -204,14 +204,16 @@ func (d *direction) unframed(tap *tapConn, fr *frameReader, fc *framing.Conn, ou
 	if err := tap.flush(); err != nil {
 		return err
 	}
+	// However the relay ends (the peer may be gone before the last bytes
+	// could be written), the bytes that went on are reported.
 	n, err := io.CopyBuffer(out, d.src, make([]byte, 32<<10))
-	if err != nil {
-		return err
+	if perr := d.p.event(d.eventTag(), "unframed", off, after+n); err == nil {
+		err = perr
 	}
-	if err := d.p.event(d.eventTag(), "unframed", off, after+n); err != nil {
-		return err
+	if err == nil {
+		err = io.EOF
 	}
-	return io.EOF
+	return err
 }
 
 // eventTag is the tag of a line about the direction rather than a frame.
