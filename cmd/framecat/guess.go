@@ -27,7 +27,8 @@ import (
 //     NUL ends is lines, crlf or delim:\x00;
 //   - byte stuffing: COBS or SLIP frames that all decode;
 //   - length fields: offsets 0 to 16, sizes 1, 2, 3, 4 and 8, both byte
-//     orders, length adjustments, uvarint and every catalogue preset, each
+//     orders, length adjustments, a varint at offsets 0 to 16 (offset 0:
+//     uvarint) and every catalogue preset, each
 //     parsed frame after frame from the start of the stream. A candidate
 //     must parse at least guessMinFrames frames, to the end of the
 //     stream exactly or into a truncated last frame, with few empty
@@ -82,6 +83,7 @@ func guessStreams(streams [][]byte, o guessOptions) []proposal {
 	}
 	all := textProposals(streams)
 	all = append(all, layoutProposals(streams, o)...)
+	all = append(all, varintLayoutProposals(streams, o)...)
 	all = append(all, codecProposals(streams, o)...)
 	all = append(all, fixedProposals(streams)...)
 	// A preamble: unless a framing fits from the start with strong
@@ -436,6 +438,134 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 }
 
 func bitLen(v uint64) int { return bits.Len64(v) }
+
+// guessVarintBytes is the most bytes a varint length at an offset may
+// take in guess's layouts (MQTT's 4: lengths up to 268,435,455).
+const guessVarintBytes = 4
+
+// varintLayoutProposals tries a varint length at offsets 1 to 16 (at
+// offset 0 it is uvarint, among the codecs), with no adjustment: MQTT's
+// fixed header (a type byte, then the remaining length) and its kind.
+func varintLayoutProposals(streams [][]byte, o guessOptions) []proposal {
+	var out []proposal
+	for off := 1; off <= 16; off++ {
+		if p, ok := tryVarintLayout(streams, off, o.max, false); ok && p.bits >= guessThreshold {
+			p, _ = tryVarintLayout(streams, off, o.max, true)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// tryVarintLayout parses the streams with a varint length at off: frame
+// = off + the varint's bytes + its value. The evidence is that of the
+// values against varints read from random bytes (varintLenEvidence),
+// plus the exact end.
+func tryVarintLayout(streams [][]byte, off, limit int, record bool) (proposal, bool) {
+	var hist [guessVarintBytes + 1][8*guessVarintBytes + 1]int // [bytes][bit length]
+	frames, empty, total, covered := 0, 0, 0, 0
+	exact := true
+	var ends []int64
+	for si, s := range streams {
+		pos, n := 0, 0
+		for pos < len(s) {
+			var v uint64
+			k := 0 // the varint's bytes, 0 until it ends
+			for i := 0; i < guessVarintBytes && pos+off+i < len(s); i++ {
+				c := s[pos+off+i]
+				v |= uint64(c&0x7f) << (7 * i)
+				if c < 0x80 {
+					k = i + 1
+					break
+				}
+			}
+			if k == 0 {
+				if pos+off+guessVarintBytes <= len(s) {
+					return proposal{}, false // longer than guessVarintBytes
+				}
+				exact = false // the stream ends in a header
+				covered += pos
+				pos = -1
+				break
+			}
+			if v > uint64(limit) {
+				return proposal{}, false
+			}
+			frame := off + k + int(v)
+			if v == 0 {
+				empty++
+			}
+			hist[k][bitLen(v)]++
+			n++
+			if n&1023 == 64 && varintLenEvidence(&hist, frames+n) <= 0 {
+				return proposal{}, false // values as random bytes give
+			}
+			if pos+frame > len(s) {
+				if pos*4 < len(s)*3 {
+					return proposal{}, false
+				}
+				exact = false
+				covered += pos
+				pos = -1
+				break
+			}
+			pos += frame
+			if si == 0 && record {
+				ends = append(ends, int64(pos))
+			}
+		}
+		if n < guessMinFrames {
+			return proposal{}, false
+		}
+		if pos >= 0 {
+			covered += len(s)
+		}
+		frames += n
+		total += len(s)
+	}
+	if empty*4 > frames {
+		return proposal{}, false
+	}
+	bits := varintLenEvidence(&hist, frames)
+	if exact {
+		bits += math.Log2(float64(total)/float64(frames) + 1)
+	} else {
+		bits *= float64(covered) / float64(total)
+	}
+	if !record {
+		return proposal{bits: bits}, true
+	}
+	if dup := duplicateShare(streams[0], ends, off+1); dup > 0.3 {
+		bits *= max(0, 1-2*dup)
+	}
+	spec := fmt.Sprintf("len:varint=true,offset=%d,size=%d", off, guessVarintBytes)
+	if off == 1 {
+		spec = "mqtt" // the same layout
+	}
+	return proposal{spec: spec, bits: bits, frames: frames, exact: exact, tier: 1,
+		off: off, size: -1, ends: ends}, true
+}
+
+// varintLenEvidence is the log-likelihood ratio, in bits, of varint
+// lengths (hist: counts by the varint's bytes and the value's bit length)
+// between their own distribution and varints read from random bytes: a
+// varint of n bytes holding a value of k bits is drawn from random bytes
+// with probability 2^(max(k-1,0)) / 2^(8n) (each byte's top bit, and the
+// value's bits), less a penalty for the fitted distribution.
+func varintLenEvidence(hist *[guessVarintBytes + 1][8*guessVarintBytes + 1]int, n int) float64 {
+	ev, used := 0.0, 0
+	for nb := 1; nb <= guessVarintBytes; nb++ {
+		for k, c := range hist[nb] {
+			if c == 0 {
+				continue
+			}
+			used++
+			p := math.Exp2(float64(max(k-1, 0)) - float64(8*nb))
+			ev += float64(c) * math.Log2(float64(c)/float64(n)/p)
+		}
+	}
+	return ev - float64(used)*math.Log2(float64(n)+1)/2
+}
 
 // valueEvidence is the log-likelihood ratio, in bits, of the values' bit
 // lengths (hist) between their own distribution and uniformly random

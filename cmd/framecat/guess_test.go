@@ -42,6 +42,19 @@ func layout(spec string, off, size int, le bool, adjust int, prefix func(rng *ra
 	}}
 }
 
+// varintLayout builds a framing with prefix bytes, then the payload's
+// length as a varint, then the payload (MQTT's fixed header at off 1).
+func varintLayout(spec string, off int, prefix func(rng *rand.Rand, b []byte)) corpusFraming {
+	return corpusFraming{spec: spec, max: 20000, frame: func(rng *rand.Rand, p int) []byte {
+		b := make([]byte, off, off+4+p)
+		prefix(rng, b)
+		b = binary.AppendUvarint(b, uint64(p))
+		payload := make([]byte, p)
+		fill(rng, payload)
+		return append(b, payload...)
+	}}
+}
+
 func fill(rng *rand.Rand, b []byte) {
 	for i := range b {
 		b[i] = byte(rng.Uint32())
@@ -113,6 +126,8 @@ func corpusFramings(t *testing.T) []corpusFraming {
 		layout("len:offset=5,size=4", 5, 4, false, 0, constant(0x84, 0, 0, 1, 8)),                                                                        // Cassandra v4
 		layout("len:offset=16,size=4,order=le,adjust=4", 16, 4, true, 4, constant([]byte("\xf9\xbe\xb4\xd9inv\x00\x00\x00\x00\x00\x00\x00\x00\x00")...)), // Bitcoin
 		encoded(t, "uvarint", 20000),
+		varintLayout("mqtt", 1, letters("\x10\x20\x30\x32\x34\x40\x50\x62\x70\x82\x90\xa2\xb0\xc0\xd0\xe0")), // MQTT control packets
+		varintLayout("len:varint=true,offset=2,size=4", 2, func(rng *rand.Rand, b []byte) { b[0], b[1] = 0xfe, byte(rng.IntN(4)) }),
 		encoded(t, "cobs", 20000),
 		encoded(t, "slip", 20000),
 		corpusFraming{spec: "lines", max: 2000, frame: func(rng *rand.Rand, p int) []byte { return append(printable(rng, p), '\n') }},
@@ -325,5 +340,4 @@ func TestGuessPreambleAndCLI(t *testing.T) {
 	if r := framecat(t, noise, "guess"); r.code != 1 || !strings.Contains(r.stderr, "no framing found") {
 		t.Fatalf("random: exit %d, stderr %q", r.code, r.stderr)
 	}
-	_ = binary.BigEndian
 }
