@@ -36,6 +36,10 @@ import (
 //     log2 of the mean frame size) plus how far its length values are from
 //     those of random bytes (a likelihood ratio over their bit lengths: a
 //     4-byte field holding 100 is 25 bits of evidence);
+//   - text framings (lsp, netstring, syslog octet counting, pktline,
+//     chunked, stomp, json, resp), parsed through the engine, weighed by
+//     the surprise of the bytes each frame's parse needed (textEvidence);
+//     in a text stream they compete with lines and delimiters;
 //   - fixed sizes only on periodic evidence: a period whose byte columns
 //     are far from the stream's byte statistics (a constant or
 //     low-entropy position), never merely because a size divides the
@@ -207,6 +211,22 @@ func sameEnds(a, b proposal) bool {
 	return true
 }
 
+// isText reports whether the streams are text: printable bytes, tabs,
+// \r, \n, NUL and UTF-8, with at most 0.2% other control bytes (a binary
+// length field shows in every frame).
+func isText(streams [][]byte) bool {
+	odd, total := 0, 0
+	for _, s := range streams {
+		total += len(s)
+		for _, c := range s {
+			if c < 0x20 && c != '\r' && c != '\n' && c != '\t' && c != 0 || c == 0x7f {
+				odd++
+			}
+		}
+	}
+	return total > 0 && odd*500 <= total
+}
+
 // textProposals: a stream of printable bytes (tabs, \r and \n allowed)
 // ended by \n, \r\n or NUL.
 func textProposals(streams [][]byte) []proposal {
@@ -297,7 +317,11 @@ func parseAll(spec string, streams [][]byte, limit int) (ends []int64, exact, ok
 				}
 				continue
 			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, framing.ErrFinal) {
+				// A final frame (a chunked body's last chunk): bytes
+				// after it are something else.
+				exact = exact && d.Offset() == int64(len(s))
+			} else if errors.Is(err, io.ErrUnexpectedEOF) {
 				exact = false
 			} else if err != io.EOF {
 				d.Release()
@@ -667,9 +691,9 @@ func layoutSpec(off, size int, le bool, adjust int) string {
 // catalogueNames are catalogue codecs guess tries by name when framecat
 // knows them (the catalogue grows; a name parseSpec refuses is passed
 // over), besides the presets of the length-field table and uvarint.
-var catalogueNames = []string{"uvarint", "cobs", "slip", "netstring", "resp", "content-length", "jsonrpc",
-	"json", "chunked", "pktline", "pkt-line", "stomp", "mqtt", "tpkt", "postgres", "mysql", "mongodb", "tls",
-	"dns", "websocket", "http2", "kafka", "dnstcp"}
+var catalogueNames = []string{"uvarint", "cobs", "slip", "netstring", "resp", "lsp", "syslog",
+	"json", "chunked", "pktline", "stomp", "mqtt", "tpkt", "mysql", "mongodb", "tls",
+	"dns", "http2", "kafka"}
 
 // protocolCheckBits is, for a catalogue preset with checks, the bits of
 // evidence each frame that passes them gives against random bytes: 8 per
@@ -709,7 +733,15 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 	for _, s := range streams {
 		total += len(s)
 	}
+	// In text, the text framings compete with lines and delimiters (tier
+	// 0) on their evidence: a chunked body is CRLF lines too, but its
+	// sizes count its data.
+	textTier := 1
+	if isText(streams) {
+		textTier = 0
+	}
 	for _, name := range catalogueNames {
+		tier := 1
 		if _, isPreset := presets[name]; isPreset {
 			continue // the layouts cover them
 		}
@@ -733,20 +765,12 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 			bits = float64(total)*math.Log2(256.0/255) + 7*float64(esc) - math.Log2(float64(total))
 		case "uvarint":
 			bits = varintEvidence(streams[0], ends)
-		case "resp":
-			// Only a frame that starts with one of RESP's type bytes says
-			// anything (about 4 bits against chance): an inline command is
-			// any line, which random bytes and plain lines give too.
-			pos := int64(0)
-			for _, end := range ends {
-				if pos < int64(len(streams[0])) && strings.IndexByte("+-:$*_,#!=(%~>|", streams[0][pos]) >= 0 {
-					bits += 4
-				}
-				pos = end
-			}
-			if bits == 0 {
+		case "resp", "netstring", "syslog", "pktline", "chunked", "stomp", "json", "lsp":
+			bits = textEvidence(name, streams[0], ends)
+			if bits <= 0 {
 				continue
 			}
+			tier = textTier
 		default:
 			if per, isProtocol := protocolCheckBits(name); isProtocol {
 				if per == 0 {
@@ -760,9 +784,144 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 		if exact {
 			bits += math.Log2(float64(total)/float64(frames) + 1)
 		}
-		out = append(out, proposal{spec: name, bits: bits, frames: frames, exact: exact, tier: 1, ends: ends, size: -1})
+		out = append(out, proposal{spec: name, bits: bits, frames: frames, exact: exact, tier: tier, ends: ends, size: -1})
 	}
 	return out
+}
+
+// textEvidence weighs the frames of a text framing (ends in s): per
+// frame, the surprise (-log2 of the byte's frequency in s) of the bytes
+// its parse needed to be what they are, which a stream with the same
+// byte statistics but no such framing would rarely show: the length's
+// digits and the byte after them, header names, the trailer. Frames
+// parsed without such structure (an LF-ended line of octet counting, an
+// inline RESP command, a top-level JSON scalar, a STOMP frame with an
+// unknown command) give nothing, and unless most frames show the
+// structure the framing is not the stream's.
+func textEvidence(name string, s []byte, ends []int64) float64 {
+	freq := byteFreq(s)
+	sur := func(b []byte) float64 {
+		x := 0.0
+		for _, c := range b {
+			x -= math.Log2(freq[c])
+		}
+		return x
+	}
+	bits, shown := 0.0, 0
+	pos := int64(0)
+	for _, end := range ends {
+		f := s[pos:end]
+		pos = end
+		var b float64
+		switch name {
+		case "resp":
+			// A RESP type byte and the CRLF that ends the first line.
+			if len(f) > 0 && strings.IndexByte("+-:$*_,#!=(%~>|", f[0]) >= 0 {
+				if i := bytes.Index(f, []byte("\r\n")); i > 0 {
+					b = sur(f[:1]) + sur(f[i:i+2])
+				}
+			}
+		case "netstring":
+			// LEN ":" PAYLOAD ",": the digits, the colon, the comma.
+			if i := bytes.IndexByte(f, ':'); i > 0 && digits(f[:i], 10) && f[len(f)-1] == ',' {
+				b = sur(f[:i+1]) + sur(f[len(f)-1:])
+			}
+		case "syslog":
+			// LEN SP MSG: the digits and the space (an LF-ended line
+			// gives nothing).
+			if i := bytes.IndexByte(f, ' '); i > 0 && digits(f[:i], 10) {
+				b = sur(f[:i+1])
+			}
+		case "pktline":
+			// Four hex digits that count the packet.
+			if len(f) >= 4 && digits(f[:4], 16) {
+				b = sur(f[:4])
+			}
+		case "chunked":
+			// SIZE in hex, CRLF; the CRLF after the data.
+			if i := bytes.Index(f, []byte("\r\n")); i > 0 {
+				n := bytes.IndexByte(f[:i], ';')
+				if n < 0 {
+					n = i
+				}
+				if n > 0 && digits(f[:n], 16) {
+					b = sur(f[:n]) + sur(f[i:i+2])
+					if len(f) >= i+4 && bytes.HasSuffix(f, []byte("\r\n")) {
+						b += sur(f[len(f)-2:])
+					}
+				}
+			}
+		case "stomp":
+			// A STOMP command, the blank line ending the headers, the
+			// NUL ending the body.
+			f = bytes.TrimLeft(f, "\r\n") // heart-beats
+			if i := bytes.IndexByte(f, '\n'); i > 0 && stompCommands[string(bytes.TrimSuffix(f[:i], []byte("\r")))] &&
+				f[len(f)-1] == 0 {
+				b = sur(f[:i+1]) + sur(f[len(f)-1:])
+				if j := bytes.Index(f, []byte("\n\n")); j >= i {
+					b += sur(f[j+1 : j+2])
+				}
+			}
+		case "json":
+			// An object or array: its opening and closing brackets.
+			t := bytes.TrimSpace(f)
+			if len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']') {
+				b = sur(t[:1]) + sur(t[len(t)-1:])
+			}
+		case "lsp":
+			// The Content-Length header line and the blank line after
+			// the header block.
+			if j := bytes.Index(f, []byte("\r\n\r\n")); j >= 0 {
+				for _, line := range bytes.Split(f[:j], []byte("\r\n")) {
+					if len(line) > 15 && bytes.EqualFold(line[:15], []byte("content-length:")) {
+						b = sur(line) + sur(f[j : j+4])
+					}
+				}
+			}
+		}
+		if b > 0 {
+			shown++
+			bits += b
+		}
+	}
+	if shown*2 < len(ends) {
+		return 0
+	}
+	return bits
+}
+
+// stompCommands are STOMP 1.2's client and server commands.
+var stompCommands = map[string]bool{
+	"CONNECT": true, "STOMP": true, "CONNECTED": true, "SEND": true, "SUBSCRIBE": true, "UNSUBSCRIBE": true,
+	"ACK": true, "NACK": true, "BEGIN": true, "COMMIT": true, "ABORT": true, "DISCONNECT": true,
+	"MESSAGE": true, "RECEIPT": true, "ERROR": true,
+}
+
+// digits reports whether b is all digits of base 10 or 16.
+func digits(b []byte, base int) bool {
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+		case base == 16 && (c|0x20 >= 'a' && c|0x20 <= 'f'):
+		default:
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// byteFreq is the frequency of each byte value in the first 64 KiB of s,
+// smoothed so that none is 0.
+func byteFreq(s []byte) *[256]float64 {
+	s = s[:min(len(s), 64<<10)]
+	var f [256]float64
+	for _, c := range s {
+		f[c]++
+	}
+	for i := range f {
+		f[i] = (f[i] + 0.5) / (float64(len(s)) + 128)
+	}
+	return &f
 }
 
 // varintEvidence weighs uvarint frames as a length field: the bit
@@ -845,9 +1004,11 @@ func fixedProposals(streams [][]byte) []proposal {
 		return nil
 	}
 	// Multiples of the period show the same columns: the smallest period
-	// with (nearly) the best evidence.
+	// with nearly the best evidence (a multiple gains a little by chance:
+	// with fewer rows, a random column is dominated by one byte more
+	// often).
 	for p := 2; p < bestP; p++ {
-		if bestP%p == 0 && score[p] >= 0.95*bestBits {
+		if bestP%p == 0 && score[p] >= 0.9*bestBits {
 			bestP, bestBits = p, score[p]
 			break
 		}

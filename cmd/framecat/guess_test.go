@@ -71,6 +71,14 @@ func printable(rng *rand.Rand, n int) []byte {
 	return b[:n]
 }
 
+// text builds a text framing: frame turns a printable payload into the
+// frame's text.
+func text(spec string, frame func(payload []byte) string) corpusFraming {
+	return corpusFraming{spec: spec, max: 2000, frame: func(rng *rand.Rand, p int) []byte {
+		return []byte(frame(printable(rng, p)))
+	}}
+}
+
 // stuffed frames a payload with a codec of spec (COBS, SLIP, uvarint).
 func encoded(t *testing.T, spec string, most int) corpusFraming {
 	c, err := parseSpec(spec)
@@ -130,6 +138,24 @@ func corpusFramings(t *testing.T) []corpusFraming {
 		varintLayout("len:varint=true,offset=2,size=4", 2, func(rng *rand.Rand, b []byte) { b[0], b[1] = 0xfe, byte(rng.IntN(4)) }),
 		encoded(t, "cobs", 20000),
 		encoded(t, "slip", 20000),
+		// The text framings (issue 19), payloads of printable words.
+		text("lsp", func(p []byte) string {
+			body := `{"jsonrpc":"2.0","method":"` + string(p) + `"}`
+			return fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+		}),
+		text("netstring", func(p []byte) string { return fmt.Sprintf("%d:%s,", len(p), p) }),
+		text("syslog", func(p []byte) string {
+			m := "<34>1 2026-12-05T09:00:00Z host app - - - " + string(p)
+			return fmt.Sprintf("%d %s", len(m), m)
+		}),
+		text("pktline", func(p []byte) string { return fmt.Sprintf("%04x%s", len(p)+4, p) }),
+		text("chunked", func(p []byte) string { return fmt.Sprintf("%x\r\n%s\r\n", len(p)+1, append(p, '.')) }),
+		text("stomp", func(p []byte) string {
+			return fmt.Sprintf("SEND\ndestination:/queue/a\ncontent-length:%d\n\n%s\x00", len(p), p)
+		}),
+		text("json", func(p []byte) string {
+			return fmt.Sprintf(`{"id":%d,"params":["%s"]} `, len(p), strings.ReplaceAll(string(p), `"`, `'`))
+		}),
 		corpusFraming{spec: "lines", max: 2000, frame: func(rng *rand.Rand, p int) []byte { return append(printable(rng, p), '\n') }},
 		corpusFraming{spec: "crlf", max: 2000, frame: func(rng *rand.Rand, p int) []byte { return append(printable(rng, p), '\r', '\n') }},
 		corpusFraming{spec: `delim:\x00`, max: 2000, frame: func(rng *rand.Rand, p int) []byte {
@@ -186,7 +212,7 @@ func frameEnds(spec string, s []byte) []int64 {
 	return ends
 }
 
-// TestGuessCorpus is the evaluation of guess: 29 framings × 3 size
+// TestGuessCorpus is the evaluation of guess: 38 framings × 3 size
 // distributions, corpusFrames frames a stream; a guess is right when its SPEC parses
 // the stream exactly as the truth does. At least 90% right first, all
 // within the top 3.
