@@ -874,7 +874,7 @@ func textEvidence(name string, s []byte, ends []int64) float64 {
 			if j := bytes.Index(f, []byte("\r\n\r\n")); j >= 0 {
 				for _, line := range bytes.Split(f[:j], []byte("\r\n")) {
 					if len(line) > 15 && bytes.EqualFold(line[:15], []byte("content-length:")) {
-						b = sur(line) + sur(f[j : j+4])
+						b = sur(line) + sur(f[j:j+4])
 					}
 				}
 			}
