@@ -50,7 +50,7 @@ import (
 
 // Bounds of guess.
 const (
-	guessMaxInput     = 4 << 20 // bytes read from a stream
+	guessMaxInput     = 4 << 20 // bytes read, unless --max asks for more
 	guessMinFrames    = 3
 	guessThreshold    = 30.0 // bits
 	guessPreamble     = 64   // bytes of a preamble tried
@@ -1027,16 +1027,21 @@ func guessCmd(e *env, cl *cmdline) error {
 	if err := wantArgs(cl, 0, 1, "FILE"); err != nil {
 		return err
 	}
+	// --max is the bytes read (all directions of a capture together)
+	// and, past the default frame limit, the largest frame a candidate
+	// may declare: a frame longer than what was read cannot be seen whole.
 	o := guessOptions{max: framing.DefaultMaxFrameSize}
+	input := guessMaxInput
 	if v, ok := cl.flags["max"]; ok {
 		n, err := parseSize("max", v)
 		if err != nil {
 			return err
 		}
 		if n < 1 || n > math.MaxInt32 {
-			return usagef("--max %s: want at least 1 byte", v)
+			return usagef("--max %s: want at least 1 byte and at most 2GiB", v)
 		}
-		o.max = int(n)
+		input = int(n)
+		o.max = max(o.max, input)
 	}
 	var streams [][]byte
 	var names []string
@@ -1045,7 +1050,7 @@ func guessCmd(e *env, cl *cmdline) error {
 			return usagef("guess takes FILE or --pcap FILE, not both")
 		}
 		var err error
-		streams, names, err = captureStreams(name)
+		streams, names, err = captureStreams(name, input)
 		if err != nil {
 			return err
 		}
@@ -1055,7 +1060,7 @@ func guessCmd(e *env, cl *cmdline) error {
 			return err
 		}
 		defer in.Close()
-		b, err := io.ReadAll(io.LimitReader(in, guessMaxInput))
+		b, err := io.ReadAll(io.LimitReader(in, int64(input)))
 		if err != nil {
 			return err
 		}
@@ -1160,8 +1165,8 @@ func confidence(classes []guessClass, i int) float64 {
 }
 
 // captureStreams reassembles a capture's TCP connections and returns each
-// direction's bytes up to its first gap (at most guessMaxInput in all).
-func captureStreams(name string) ([][]byte, []string, error) {
+// direction's bytes up to its first gap (at most limit bytes in all).
+func captureStreams(name string, limit int) ([][]byte, []string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -1171,12 +1176,12 @@ func captureStreams(name string) ([][]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	c := &collector{}
+	c := &collector{limit: limit}
 	a := tcpassembly.New(tcpassembly.Config{}, c)
 	var dec layers.Decoder
 	var seg layers.Segment
 	var p pcap.Packet
-	for c.total < guessMaxInput {
+	for c.total < limit {
 		err := r.Next(&p)
 		if err == io.EOF {
 			break
@@ -1217,6 +1222,7 @@ func captureStreams(name string) ([][]byte, []string, error) {
 type collector struct {
 	streams []*collected
 	total   int
+	limit   int // bytes kept in all
 }
 
 type collected struct {
@@ -1245,10 +1251,10 @@ func (c *collector) get(f *tcpassembly.Flow, dir int) *collected {
 
 func (c *collector) Data(f *tcpassembly.Flow, dir int, off int64, data []byte, ts int64) {
 	s := c.get(f, dir)
-	if s.done || c.total >= guessMaxInput {
+	if s.done || c.total >= c.limit {
 		return
 	}
-	n := min(len(data), guessMaxInput-c.total)
+	n := min(len(data), c.limit-c.total)
 	s.b = append(s.b, data[:n]...)
 	c.total += n
 }

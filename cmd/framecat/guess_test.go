@@ -367,3 +367,25 @@ func TestGuessPreambleAndCLI(t *testing.T) {
 		t.Fatalf("random: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestGuessInputCap: guess reads 4 MiB unless --max asks for more.
+func TestGuessInputCap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	c, _ := parseSpec("u16be")
+	var s []byte
+	for len(s) < 5<<20 {
+		p := make([]byte, rng.IntN(2000))
+		fill(rng, p)
+		s, _ = c.enc.AppendFrame(s, p)
+	}
+	r := framecat(t, s, "guess")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "guessing from 4194304 bytes in 1 streams\nbest      u16be\n") ||
+		!strings.Contains(r.stdout, "parses up to a truncated last frame") {
+		t.Errorf("default cap: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = framecat(t, s, "guess", "--max", "8MiB")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, fmt.Sprintf("guessing from %d bytes in 1 streams\nbest      u16be\n", len(s))) ||
+		!strings.Contains(r.stdout, "parses to the end") {
+		t.Errorf("--max 8MiB: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

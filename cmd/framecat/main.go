@@ -110,7 +110,13 @@ commands:
           "offset":N,"bytes":M} (per direction with --pcap)
   guess   infers the framing of a stream (FILE, stdin, or every TCP
           direction of a capture): the best SPECs, with a confidence and
-          the layouts that parse alike; "no framing found" is exit 1
+          the layouts that parse alike; "no framing found" is exit 1.
+          It reads at most --max bytes (default 4MiB; for a capture, all
+          directions together, each up to its first gap), and candidates'
+          frames may be as long as the larger of --max and 8MiB. From a
+          capture, directions whose start was not captured (begun
+          mid-connection, so mid-frame) are left out when any direction
+          was captured from its start; only when none was are they used
   encode  turns frames (FILE or stdin) into a byte stream on stdout
   bench   framekit client and server over loopback: frames/s and MB/s
           (defaults --size 64B --duration 3s --conns 1)
