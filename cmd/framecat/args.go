@@ -37,7 +37,7 @@ var flagNames = map[string]string{
 	"recut": "recut", "delay": "delay", "drop": "drop", "dup": "dup",
 	"corrupt": "corrupt", "corrupt-len": "corrupt-len", "seed": "seed",
 	"pcap": "pcap", "flow": "flow", "max-flows": "max-flows", "idle": "idle", "max-ooo": "max-ooo",
-	"summary": "summary",
+	"summary": "summary", "c2s": "c2s", "s2c": "s2c",
 }
 
 var flagKinds = map[string]flagKind{
@@ -49,7 +49,7 @@ var flagKinds = map[string]flagKind{
 	"recut": valueFlag, "delay": valueFlag, "drop": valueFlag, "dup": valueFlag,
 	"corrupt": valueFlag, "corrupt-len": valueFlag, "seed": valueFlag,
 	"pcap": valueFlag, "flow": valueFlag, "max-flows": valueFlag, "idle": valueFlag, "max-ooo": valueFlag,
-	"summary": boolFlag,
+	"summary": boolFlag, "c2s": valueFlag, "s2c": valueFlag,
 }
 
 // commandFlags lists the flags each command accepts, besides help.
@@ -57,9 +57,9 @@ var commandFlags = map[string][]string{
 	"demo":   {},
 	"listen": {"codec", "format", "echo", "max", "skip", "budget", "frame-timeout", "min-rate", "time"},
 	"dial":   {"codec", "format", "count", "timeout", "max", "skip"},
-	"proxy": {"codec", "format", "max", "skip", "budget", "frame-timeout", "min-rate", "time",
+	"proxy": {"codec", "c2s", "s2c", "format", "max", "skip", "budget", "frame-timeout", "min-rate", "time",
 		"recut", "delay", "drop", "dup", "corrupt", "corrupt-len", "seed"},
-	"decode": {"codec", "format", "max", "skip", "pcap", "flow", "max-flows", "idle", "max-ooo", "summary"},
+	"decode": {"codec", "c2s", "s2c", "format", "max", "skip", "pcap", "flow", "max-flows", "idle", "max-ooo", "summary"},
 	"encode": {"codec", "format", "max", "skip"},
 	"bench":  {"codec", "size", "duration", "conns", "max", "skip"},
 	"guess":  {"pcap", "max"},

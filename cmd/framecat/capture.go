@@ -25,7 +25,7 @@ func decodePcapCmd(e *env, cl *cmdline) error {
 	if err := wantArgs(cl, 0, 0, ""); err != nil {
 		return err
 	}
-	s, err := newSetup(cl, false)
+	s, err := newDirSetup(cl)
 	if err != nil {
 		return err
 	}
@@ -324,6 +324,7 @@ const (
 	running = iota
 	syncing // looking for the first frame boundary (a start mid-stream, or after a gap)
 	stopped
+	handedOver // after a final frame: the bytes are counted, not decoded
 )
 
 // Bounds of the search for a frame boundary.
@@ -338,6 +339,7 @@ type dirDecoder struct {
 	pd   *pcapDecoder
 	f    *tcpassembly.Flow
 	dir  int
+	c    *codec // this direction's
 	d    *framing.Deframer
 	mode int
 	// dropFirst: the first frame after a (re)start is the tail of a
@@ -355,6 +357,9 @@ type dirDecoder struct {
 	gaps    int64
 	lastTs  int64  // capture time of the last bytes
 	ended   string // why the connection ended, once it has
+	// After a final frame (handedOver): where it ended, the bytes
+	// captured after it, and those lost in gaps.
+	finalAt, unframed, lost int64
 }
 
 type piece struct {
@@ -362,7 +367,8 @@ type piece struct {
 }
 
 func newDirDecoder(pd *pcapDecoder, f *tcpassembly.Flow, dir int) *dirDecoder {
-	d := &dirDecoder{pd: pd, f: f, dir: dir, d: framing.NewDeframer(pd.s.codec.dec, pd.s.opts)}
+	c := pd.s.dirs[dir]
+	d := &dirDecoder{pd: pd, f: f, dir: dir, c: c, d: framing.NewDeframer(c.dec, pd.s.opts)}
 	if f.MidStream[dir] {
 		d.restart(0, "the capture starts inside the connection")
 	}
@@ -380,12 +386,12 @@ func (d *dirDecoder) name() string {
 // scanning reports a codec that finds frame ends by scanning (delimiters,
 // byte stuffing): after a lost start, its next frame begins after the
 // next frame end.
-func (d *dirDecoder) scanning() bool { return !d.pd.s.codec.length && d.pd.s.codec.fixed == 0 }
+func (d *dirDecoder) scanning() bool { return !d.c.length && d.c.fixed == 0 }
 
 // restart begins decoding at offset off, where a frame boundary is not
 // known.
 func (d *dirDecoder) restart(off int64, why string) {
-	c := d.pd.s.codec
+	c := d.c
 	d.d.Reset(off)
 	switch {
 	case d.scanning():
@@ -394,7 +400,7 @@ func (d *dirDecoder) restart(off int64, why string) {
 	case c.fixed > 0:
 		d.mode = running
 		if off == 0 {
-			d.pd.warn("%s: %s; fixed-size frames are counted from its first byte captured", d.name(), why)
+			d.event("midstream", 0, -1, "%s; fixed-size frames are counted from its first byte captured", why)
 		}
 	default:
 		d.mode = syncing
@@ -403,6 +409,11 @@ func (d *dirDecoder) restart(off int64, why string) {
 }
 
 func (d *dirDecoder) data(off int64, data []byte, ts int64) {
+	if d.mode == handedOver {
+		d.unframed += int64(len(data))
+		d.lastTs = ts
+		return
+	}
 	if d.mode == stopped {
 		return
 	}
@@ -445,20 +456,24 @@ func (d *dirDecoder) drain(ts int64) {
 			// an error about it.
 			d.dropFirst = false
 			if err == nil {
-				d.pd.warn("%s: %d bytes before the first frame boundary at offset %d were dropped", d.name(), d.d.Offset()-start, d.d.Offset())
+				d.event("resync", d.d.Offset(), d.d.Offset()-start, "%d bytes before the first frame boundary at offset %d were dropped", d.d.Offset()-start, d.d.Offset())
 			}
 			if err == nil || framing.Classify(err) != framing.Fatal {
 				continue
 			}
 		}
+		if errors.Is(err, framing.ErrFinal) {
+			d.final()
+			return
+		}
 		if err != nil {
-			de := &dataError{index: d.frames, offset: start, err: err, c: d.pd.s.codec}
+			de := &dataError{index: d.frames, offset: start, err: err, c: d.c}
 			if d.ended != "" && errors.Is(err, io.ErrUnexpectedEOF) {
 				d.stop("the connection ended (%s) inside a frame: %v", d.ended, de)
 				return
 			}
 			if d.pd.s.goesOn(de) {
-				d.pd.warn("%s: %v", d.name(), de)
+				d.event("rejected", start, -1, "%v", de)
 				continue
 			}
 			d.stop("%v", de)
@@ -475,10 +490,32 @@ func (d *dirDecoder) drain(ts int64) {
 	}
 }
 
+// final hands the direction over after a final frame: the codec ended
+// the framed stream (PostgreSQL's SSLRequest or 'S', then TLS; an HTTP
+// chunked body's last chunk, then the next message). That is no problem:
+// the bytes that follow are counted and reported when the direction ends.
+func (d *dirDecoder) final() {
+	d.finalAt = d.d.Offset()
+	d.unframed = int64(len(d.d.Detach()))
+	d.mode = handedOver
+	d.event("final", d.finalAt, -1, "the frame ending at offset %d is final (it ends the framed stream); what follows is not decoded", d.finalAt)
+}
+
+// event reports something about the direction other than a frame: a
+// line on stderr, and with -f json also a record in the output (see
+// capturePrinter.event), n < 0 leaving out its "bytes".
+func (d *dirDecoder) event(name string, off, n int64, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if d.pd.s.format == formatJSON {
+		d.pd.out.event(d, name, off, n, msg)
+	}
+	d.pd.warn("%s: %s", d.name(), msg)
+}
+
 func (d *dirDecoder) stop(format string, args ...any) {
 	d.mode = stopped
 	d.pd.problems++
-	d.pd.warn("%s: %s; this direction is not decoded further", d.name(), fmt.Sprintf(format, args...))
+	d.event("stop", d.d.Offset(), -1, "%s; this direction is not decoded further", fmt.Sprintf(format, args...))
 	d.sync, d.pieces = nil, nil
 }
 
@@ -486,17 +523,21 @@ func (d *dirDecoder) stop(format string, args ...any) {
 // decoding resumes at the next frame boundary the codec can find.
 func (d *dirDecoder) gap(off, n int64, reason string) {
 	d.gaps++
-	d.pd.problems++
 	end := off + n
+	if d.mode == handedOver {
+		d.lost += n
+		return
+	}
+	d.pd.problems++
 	if d.mode == stopped {
 		return
 	}
-	d.pd.warn("%s: gap of %d bytes at offset %d (%s)", d.name(), n, off, reason)
+	d.event("gap", off, n, "gap of %d bytes at offset %d (%s)", n, off, reason)
 	if d.mode == syncing {
 		d.restart(end, "")
 		return
 	}
-	c := d.pd.s.codec
+	c := d.c
 	start := d.d.Offset() // of the frame the gap cut
 	switch {
 	case c.fixed > 0:
@@ -519,7 +560,7 @@ func (d *dirDecoder) gap(off, n int64, reason string) {
 			}
 		}
 		d.restart(end, "")
-		d.pd.warn("%s: the frame at offset %d is lost; looking for the next frame boundary after offset %d", d.name(), start, end)
+		d.event("lost", start, -1, "the frame at offset %d is lost; looking for the next frame boundary after offset %d", start, end)
 	default:
 		d.d.Reset(end)
 		d.dropFirst = true
@@ -531,7 +572,7 @@ func (d *dirDecoder) resumeAt(next int64) {
 	d.d.Reset(next)
 	d.skipTo = next
 	d.mode = running
-	d.pd.warn("%s: the frame cut by the gap is lost; decoding resumes at offset %d", d.name(), next)
+	d.event("resync", next, -1, "the frame cut by the gap is lost; decoding resumes at offset %d", next)
 }
 
 // search looks for the first offset in the held bytes from which the
@@ -543,7 +584,7 @@ func (d *dirDecoder) search(ended bool) {
 	}
 	d.tried = len(d.sync)
 	full := len(d.sync) >= syncWindow
-	k, found, waiting := findBoundary(d.pd.s, d.sync, ended || full)
+	k, found, waiting := findBoundary(d.c, d.pd.s.max, d.sync, ended || full)
 	if !found {
 		if waiting && !full {
 			return
@@ -555,7 +596,7 @@ func (d *dirDecoder) search(ended bool) {
 		return
 	}
 	if k > 0 {
-		d.pd.warn("%s: the first frame boundary found is at offset %d (%d bytes dropped)", d.name(), d.syncOff+int64(k), k)
+		d.event("resync", d.syncOff+int64(k), int64(k), "the first frame boundary found is at offset %d (%d bytes dropped)", d.syncOff+int64(k), k)
 	}
 	held, pieces, base := d.sync, d.pieces, d.syncOff
 	d.sync, d.pieces = nil, nil
@@ -571,6 +612,9 @@ func (d *dirDecoder) search(ended bool) {
 		// piece with its last byte.
 		d.push(held[from:to], p.ts)
 		from = to
+		if d.mode == handedOver {
+			d.unframed += int64(len(held) - from)
+		}
 		if d.mode != running {
 			return
 		}
@@ -581,8 +625,8 @@ func (d *dirDecoder) search(ended bool) {
 // parses syncConfirm frames in a row, or (final: no more bytes to come)
 // frames up to the end of buf exactly. waiting says that an offset before
 // any found might still qualify with more bytes.
-func findBoundary(s *setup, buf []byte, final bool) (k int, found, waiting bool) {
-	d := framing.NewDeframer(s.codec.dec, &framing.Options{MaxFrameSize: s.max})
+func findBoundary(c *codec, max int, buf []byte, final bool) (k int, found, waiting bool) {
+	d := framing.NewDeframer(c.dec, &framing.Options{MaxFrameSize: max})
 	defer d.Release()
 	for k = 0; k < len(buf) && k < syncScan; k++ {
 		d.Reset(0)
@@ -629,8 +673,11 @@ func (d *dirDecoder) end(off int64, reason string) {
 		d.d.End()
 		d.drain(d.lastTs)
 	}
+	if d.mode == handedOver {
+		d.event("unframed", d.finalAt, d.unframed, "%d bytes followed the final frame at offset %d, not decoded (%d more lost in gaps)", d.unframed, d.finalAt, d.lost)
+	}
 	if reason != "FIN" && reason != "RST" && reason != "end of capture" {
-		d.pd.warn("%s: the connection was %s at offset %d", d.name(), reason, off)
+		d.event("ended", off, -1, "the connection was %s at offset %d", reason, off)
 	}
 	if d.pd.summary {
 		d.pd.out.summary(d, reason)
@@ -685,6 +732,32 @@ func (cp *capturePrinter) frame(d *dirDecoder, off, ts int64, payload []byte) er
 	cp.b = b
 	_, err := cp.w.Write(b)
 	return err
+}
+
+// event prints a record about a direction (JSON only): {"event":NAME,
+// "time","conn","flow","dir","offset","bytes" (when n >= 0),"msg"}, time
+// being the capture time of the direction's last bytes so far.
+func (cp *capturePrinter) event(d *dirDecoder, name string, off, n int64, msg string) {
+	b := cp.b[:0]
+	b = append(b, `{"event":`...)
+	b = strconv.AppendQuote(b, name)
+	if d.lastTs != 0 {
+		b = append(b, `,"time":"`...)
+		b = time.Unix(0, d.lastTs).UTC().AppendFormat(b, captureTime)
+		b = append(b, '"')
+	}
+	b = cp.flowJSON(b, d)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, off, 10)
+	if n >= 0 {
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, n, 10)
+	}
+	b = append(b, `,"msg":`...)
+	b = strconv.AppendQuote(b, msg)
+	b = append(b, "}\n"...)
+	cp.b = b
+	cp.w.Write(b)
 }
 
 func (cp *capturePrinter) flowText(b []byte, d *dirDecoder) []byte {

@@ -131,11 +131,13 @@ type jsonFrame struct {
 	Offset int64  `json:"offset"`
 }
 
+// parseJSONFrames returns the frames of decode --pcap -f json output,
+// leaving out the event records (parseJSONEvents).
 func parseJSONFrames(t *testing.T, out string) []jsonFrame {
 	t.Helper()
 	var fs []jsonFrame
 	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		if line == "" {
+		if line == "" || strings.HasPrefix(line, `{"event":`) {
 			continue
 		}
 		var f jsonFrame
@@ -150,6 +152,46 @@ func parseJSONFrames(t *testing.T, out string) []jsonFrame {
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// jsonEvent is an event record of decode --pcap -f json.
+type jsonEvent struct {
+	Event  string `json:"event"`
+	Time   string `json:"time"`
+	Conn   int64  `json:"conn"`
+	Flow   string `json:"flow"`
+	Dir    string `json:"dir"`
+	Offset int64  `json:"offset"`
+	Bytes  *int64 `json:"bytes"`
+	Msg    string `json:"msg"`
+}
+
+// parseJSONEvents returns the event records of decode --pcap -f json
+// output, as "EVENT DIR @OFFSET BYTES" (BYTES "-" when left out), each
+// checked to say in msg what stderr says.
+func parseJSONEvents(t *testing.T, out, stderr string) []string {
+	t.Helper()
+	var es []string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if !strings.HasPrefix(line, `{"event":`) {
+			continue
+		}
+		var e jsonEvent
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if !strings.Contains(stderr, fmt.Sprintf("#%d %s %s: %s\n", e.Conn, e.Flow, e.Dir, e.Msg)) {
+			t.Errorf("event %q is not on stderr:\n%s", line, stderr)
+		}
+		n := "-"
+		if e.Bytes != nil {
+			n = fmt.Sprint(*e.Bytes)
+		}
+		es = append(es, fmt.Sprintf("%s %s @%d %s", e.Event, e.Dir, e.Offset, n))
+	}
+	return es
 }
 
 // expect returns the lines a correct decode prints for cv's frames that
@@ -355,6 +397,19 @@ func TestPcapGapLosesHeader(t *testing.T) {
 	keep := func(dir int, f sentFrame) bool { return dir == 0 && (f.end <= from || f.start > lost.start) }
 	if d := cmp.Diff(cv.expect(1, pkts, [2]int64{}, keep), byDir(parseJSONFrames(t, r.stdout), 1)); d != "" {
 		t.Fatalf("%s\nstderr: %s", d, r.stderr)
+	}
+	// The gap, the frame it lost, and where decoding resumed are records
+	// of the JSON output too (the boundary search drops the bytes up to
+	// the next frame after the gap). The frame the gap cut first is the
+	// one before the frame whose header it took.
+	next := cv.frames[0][11]
+	want := []string{
+		fmt.Sprintf("gap c>s @%d 8", from),
+		fmt.Sprintf("lost c>s @%d -", cv.frames[0][9].start),
+		fmt.Sprintf("resync c>s @%d %d", next.start, next.start-to),
+	}
+	if d := cmp.Diff(want, parseJSONEvents(t, r.stdout, r.stderr)); d != "" {
+		t.Errorf("events (-want +got):\n%s\nstdout: %s", d, r.stdout)
 	}
 }
 

@@ -69,6 +69,7 @@ type tag struct {
 	mark  string    // ">" or "<" (proxy), dir in JSON
 	dir   string    // "c>s" or "s>c"
 	fault string    // what the proxy did to the frame: "drop", "dup", "corrupt@3"
+	kind  string    // the frame's kind, for codecs that name them: "startup"
 }
 
 // timeLayout is how --time prints a time: UTC, to the microsecond.
@@ -88,51 +89,119 @@ func (p *printer) frame(t tag, payload []byte) error {
 		b = append(b, `,"hex":"`...)
 		b = hex.AppendEncode(b, payload)
 		b = append(b, '"')
-		if !t.time.IsZero() {
-			b = append(b, `,"time":"`...)
-			b = t.time.UTC().AppendFormat(b, timeLayout)
-			b = append(b, '"')
-		}
-		if t.conn != 0 {
-			b = append(b, `,"conn":`...)
-			b = strconv.AppendInt(b, t.conn, 10)
-		}
-		for _, kv := range [...][2]string{{"peer", t.peer}, {"dir", t.dir}, {"fault", t.fault}} {
-			if kv[1] != "" {
-				b = append(b, `,"`...)
-				b = append(b, kv[0]...)
-				b = append(b, `":`...)
-				b = strconv.AppendQuote(b, kv[1])
-			}
-		}
+		b = t.appendJSON(b)
 		b = append(b, '}')
 	default:
-		if !t.time.IsZero() {
-			b = t.time.UTC().AppendFormat(b, timeLayout)
-			b = append(b, ' ')
-		}
-		if t.conn != 0 {
-			b = append(b, '#')
-			b = strconv.AppendInt(b, t.conn, 10)
-			b = append(b, ' ')
-		}
-		if t.peer != "" {
-			b = append(b, t.peer...)
-			b = append(b, ' ')
-		}
-		if t.mark != "" {
-			b = append(b, t.mark...)
-			b = append(b, ' ')
-		}
-		if t.fault != "" {
-			b = append(b, '(')
-			b = append(b, t.fault...)
-			b = append(b, ") "...)
+		b = t.appendText(b)
+		if t.kind != "" {
+			b = append(b, '[')
+			b = append(b, t.kind...)
+			b = append(b, "] "...)
 		}
 		if p.format == formatHex {
 			b = hex.AppendEncode(b, payload)
 		} else {
 			b = appendText(b, payload)
+		}
+	}
+	b = append(b, '\n')
+	p.line = b
+	if _, err := p.w.Write(b); err != nil {
+		return err
+	}
+	if p.live {
+		return p.w.Flush()
+	}
+	return nil
+}
+
+// appendJSON appends the tag's fields as keys of a JSON object, each
+// after a comma.
+func (t tag) appendJSON(b []byte) []byte {
+	if !t.time.IsZero() {
+		b = append(b, `,"time":"`...)
+		b = t.time.UTC().AppendFormat(b, timeLayout)
+		b = append(b, '"')
+	}
+	if t.conn != 0 {
+		b = append(b, `,"conn":`...)
+		b = strconv.AppendInt(b, t.conn, 10)
+	}
+	for _, kv := range [...][2]string{{"peer", t.peer}, {"dir", t.dir}, {"fault", t.fault}, {"kind", t.kind}} {
+		if kv[1] != "" {
+			b = append(b, `,"`...)
+			b = append(b, kv[0]...)
+			b = append(b, `":`...)
+			b = strconv.AppendQuote(b, kv[1])
+		}
+	}
+	return b
+}
+
+// appendText appends what a text or hex line says before a frame: time,
+// #conn, peer, mark, (fault), each followed by a space.
+func (t tag) appendText(b []byte) []byte {
+	if !t.time.IsZero() {
+		b = t.time.UTC().AppendFormat(b, timeLayout)
+		b = append(b, ' ')
+	}
+	if t.conn != 0 {
+		b = append(b, '#')
+		b = strconv.AppendInt(b, t.conn, 10)
+		b = append(b, ' ')
+	}
+	if t.peer != "" {
+		b = append(b, t.peer...)
+		b = append(b, ' ')
+	}
+	if t.mark != "" {
+		b = append(b, t.mark...)
+		b = append(b, ' ')
+	}
+	if t.fault != "" {
+		b = append(b, '(')
+		b = append(b, t.fault...)
+		b = append(b, ") "...)
+	}
+	return b
+}
+
+// event prints a line about a stream rather than a frame (proxy):
+//
+//	final     the codec ended the framed stream with the frame before;
+//	          what follows from offset is relayed unframed
+//	unframed  the stream ended: bytes were relayed unframed from offset
+//
+// In hex and text, after the tag, "-- " and a sentence; in JSON, an
+// object with "event", the tag's keys, "offset", and "bytes" when
+// bytes >= 0.
+func (p *printer) event(t tag, name string, offset, bytes int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.format != formatJSON && t.conn == 0 {
+		return nil // decode: stderr says it
+	}
+	b := p.line[:0]
+	if p.format == formatJSON {
+		b = append(b, `{"event":`...)
+		b = strconv.AppendQuote(b, name)
+		b = t.appendJSON(b)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, offset, 10)
+		if bytes >= 0 {
+			b = append(b, `,"bytes":`...)
+			b = strconv.AppendInt(b, bytes, 10)
+		}
+		b = append(b, '}')
+	} else {
+		b = append(t.appendText(b), "-- "...)
+		switch name {
+		case "final":
+			b = fmt.Appendf(b, "final frame: from offset %d the stream is relayed unframed", offset)
+		case "unframed":
+			b = fmt.Appendf(b, "%d bytes relayed unframed from offset %d", bytes, offset)
+		default:
+			b = fmt.Appendf(b, "%s at offset %d", name, offset)
 		}
 	}
 	b = append(b, '\n')

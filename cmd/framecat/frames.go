@@ -29,6 +29,7 @@ type frameReader struct {
 type frameSource interface {
 	ReadFrame() ([]byte, error)
 	Offset() int64
+	Kind() uint32
 }
 
 // countingReader counts the bytes read from a stream.

@@ -27,7 +27,8 @@ import (
 //     NUL ends is lines, crlf or delim:\x00;
 //   - byte stuffing: COBS or SLIP frames that all decode;
 //   - length fields: offsets 0 to 16, sizes 1, 2, 3, 4 and 8, both byte
-//     orders, length adjustments, uvarint and every catalogue preset, each
+//     orders, length adjustments, a varint at offsets 0 to 16 (offset 0:
+//     uvarint) and every catalogue preset, each
 //     parsed frame after frame from the start of the stream. A candidate
 //     must parse at least guessMinFrames frames, to the end of the
 //     stream exactly or into a truncated last frame, with few empty
@@ -35,6 +36,10 @@ import (
 //     log2 of the mean frame size) plus how far its length values are from
 //     those of random bytes (a likelihood ratio over their bit lengths: a
 //     4-byte field holding 100 is 25 bits of evidence);
+//   - text framings (lsp, netstring, syslog octet counting, pktline,
+//     chunked, stomp, json, resp), parsed through the engine, weighed by
+//     the surprise of the bytes each frame's parse needed (textEvidence);
+//     in a text stream they compete with lines and delimiters;
 //   - fixed sizes only on periodic evidence: a period whose byte columns
 //     are far from the stream's byte statistics (a constant or
 //     low-entropy position), never merely because a size divides the
@@ -45,7 +50,7 @@ import (
 
 // Bounds of guess.
 const (
-	guessMaxInput     = 4 << 20 // bytes read from a stream
+	guessMaxInput     = 4 << 20 // bytes read, unless --max asks for more
 	guessMinFrames    = 3
 	guessThreshold    = 30.0 // bits
 	guessPreamble     = 64   // bytes of a preamble tried
@@ -82,6 +87,7 @@ func guessStreams(streams [][]byte, o guessOptions) []proposal {
 	}
 	all := textProposals(streams)
 	all = append(all, layoutProposals(streams, o)...)
+	all = append(all, varintLayoutProposals(streams, o)...)
 	all = append(all, codecProposals(streams, o)...)
 	all = append(all, fixedProposals(streams)...)
 	// A preamble: unless a framing fits from the start with strong
@@ -205,6 +211,22 @@ func sameEnds(a, b proposal) bool {
 	return true
 }
 
+// isText reports whether the streams are text: printable bytes, tabs,
+// \r, \n, NUL and UTF-8, with at most 0.2% other control bytes (a binary
+// length field shows in every frame).
+func isText(streams [][]byte) bool {
+	odd, total := 0, 0
+	for _, s := range streams {
+		total += len(s)
+		for _, c := range s {
+			if c < 0x20 && c != '\r' && c != '\n' && c != '\t' && c != 0 || c == 0x7f {
+				odd++
+			}
+		}
+	}
+	return total > 0 && odd*500 <= total
+}
+
 // textProposals: a stream of printable bytes (tabs, \r and \n allowed)
 // ended by \n, \r\n or NUL.
 func textProposals(streams [][]byte) []proposal {
@@ -295,7 +317,11 @@ func parseAll(spec string, streams [][]byte, limit int) (ends []int64, exact, ok
 				}
 				continue
 			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, framing.ErrFinal) {
+				// A final frame (a chunked body's last chunk): bytes
+				// after it are something else.
+				exact = exact && d.Offset() == int64(len(s))
+			} else if errors.Is(err, io.ErrUnexpectedEOF) {
 				exact = false
 			} else if err != io.EOF {
 				d.Release()
@@ -437,6 +463,134 @@ func tryLayout(streams [][]byte, off, size int, le bool, adjust, limit int, reco
 
 func bitLen(v uint64) int { return bits.Len64(v) }
 
+// guessVarintBytes is the most bytes a varint length at an offset may
+// take in guess's layouts (MQTT's 4: lengths up to 268,435,455).
+const guessVarintBytes = 4
+
+// varintLayoutProposals tries a varint length at offsets 1 to 16 (at
+// offset 0 it is uvarint, among the codecs), with no adjustment: MQTT's
+// fixed header (a type byte, then the remaining length) and its kind.
+func varintLayoutProposals(streams [][]byte, o guessOptions) []proposal {
+	var out []proposal
+	for off := 1; off <= 16; off++ {
+		if p, ok := tryVarintLayout(streams, off, o.max, false); ok && p.bits >= guessThreshold {
+			p, _ = tryVarintLayout(streams, off, o.max, true)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// tryVarintLayout parses the streams with a varint length at off: frame
+// = off + the varint's bytes + its value. The evidence is that of the
+// values against varints read from random bytes (varintLenEvidence),
+// plus the exact end.
+func tryVarintLayout(streams [][]byte, off, limit int, record bool) (proposal, bool) {
+	var hist [guessVarintBytes + 1][8*guessVarintBytes + 1]int // [bytes][bit length]
+	frames, empty, total, covered := 0, 0, 0, 0
+	exact := true
+	var ends []int64
+	for si, s := range streams {
+		pos, n := 0, 0
+		for pos < len(s) {
+			var v uint64
+			k := 0 // the varint's bytes, 0 until it ends
+			for i := 0; i < guessVarintBytes && pos+off+i < len(s); i++ {
+				c := s[pos+off+i]
+				v |= uint64(c&0x7f) << (7 * i)
+				if c < 0x80 {
+					k = i + 1
+					break
+				}
+			}
+			if k == 0 {
+				if pos+off+guessVarintBytes <= len(s) {
+					return proposal{}, false // longer than guessVarintBytes
+				}
+				exact = false // the stream ends in a header
+				covered += pos
+				pos = -1
+				break
+			}
+			if v > uint64(limit) {
+				return proposal{}, false
+			}
+			frame := off + k + int(v)
+			if v == 0 {
+				empty++
+			}
+			hist[k][bitLen(v)]++
+			n++
+			if n&1023 == 64 && varintLenEvidence(&hist, frames+n) <= 0 {
+				return proposal{}, false // values as random bytes give
+			}
+			if pos+frame > len(s) {
+				if pos*4 < len(s)*3 {
+					return proposal{}, false
+				}
+				exact = false
+				covered += pos
+				pos = -1
+				break
+			}
+			pos += frame
+			if si == 0 && record {
+				ends = append(ends, int64(pos))
+			}
+		}
+		if n < guessMinFrames {
+			return proposal{}, false
+		}
+		if pos >= 0 {
+			covered += len(s)
+		}
+		frames += n
+		total += len(s)
+	}
+	if empty*4 > frames {
+		return proposal{}, false
+	}
+	bits := varintLenEvidence(&hist, frames)
+	if exact {
+		bits += math.Log2(float64(total)/float64(frames) + 1)
+	} else {
+		bits *= float64(covered) / float64(total)
+	}
+	if !record {
+		return proposal{bits: bits}, true
+	}
+	if dup := duplicateShare(streams[0], ends, off+1); dup > 0.3 {
+		bits *= max(0, 1-2*dup)
+	}
+	spec := fmt.Sprintf("len:varint=true,offset=%d,size=%d", off, guessVarintBytes)
+	if off == 1 {
+		spec = "mqtt" // the same layout
+	}
+	return proposal{spec: spec, bits: bits, frames: frames, exact: exact, tier: 1,
+		off: off, size: -1, ends: ends}, true
+}
+
+// varintLenEvidence is the log-likelihood ratio, in bits, of varint
+// lengths (hist: counts by the varint's bytes and the value's bit length)
+// between their own distribution and varints read from random bytes: a
+// varint of n bytes holding a value of k bits is drawn from random bytes
+// with probability 2^(max(k-1,0)) / 2^(8n) (each byte's top bit, and the
+// value's bits), less a penalty for the fitted distribution.
+func varintLenEvidence(hist *[guessVarintBytes + 1][8*guessVarintBytes + 1]int, n int) float64 {
+	ev, used := 0.0, 0
+	for nb := 1; nb <= guessVarintBytes; nb++ {
+		for k, c := range hist[nb] {
+			if c == 0 {
+				continue
+			}
+			used++
+			p := math.Exp2(float64(max(k-1, 0)) - float64(8*nb))
+			ev += float64(c) * math.Log2(float64(c)/float64(n)/p)
+		}
+	}
+	return ev - float64(used)*math.Log2(float64(n)+1)/2
+}
+
 // valueEvidence is the log-likelihood ratio, in bits, of the values' bit
 // lengths (hist) between their own distribution and uniformly random
 // size-byte values, less a penalty for the fitted distribution.
@@ -537,9 +691,9 @@ func layoutSpec(off, size int, le bool, adjust int) string {
 // catalogueNames are catalogue codecs guess tries by name when framecat
 // knows them (the catalogue grows; a name parseSpec refuses is passed
 // over), besides the presets of the length-field table and uvarint.
-var catalogueNames = []string{"uvarint", "cobs", "slip", "netstring", "resp", "content-length", "jsonrpc",
-	"json", "chunked", "pktline", "pkt-line", "stomp", "mqtt", "tpkt", "postgres", "mysql", "mongodb", "tls",
-	"dns", "websocket", "http2", "kafka", "dnstcp"}
+var catalogueNames = []string{"uvarint", "cobs", "slip", "netstring", "resp", "lsp", "syslog",
+	"json", "chunked", "pktline", "stomp", "mqtt", "tpkt", "mysql", "mongodb", "tls",
+	"dns", "http2", "kafka"}
 
 // protocolCheckBits is, for a catalogue preset with checks, the bits of
 // evidence each frame that passes them gives against random bytes: 8 per
@@ -579,7 +733,15 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 	for _, s := range streams {
 		total += len(s)
 	}
+	// In text, the text framings compete with lines and delimiters (tier
+	// 0) on their evidence: a chunked body is CRLF lines too, but its
+	// sizes count its data.
+	textTier := 1
+	if isText(streams) {
+		textTier = 0
+	}
 	for _, name := range catalogueNames {
+		tier := 1
 		if _, isPreset := presets[name]; isPreset {
 			continue // the layouts cover them
 		}
@@ -603,20 +765,12 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 			bits = float64(total)*math.Log2(256.0/255) + 7*float64(esc) - math.Log2(float64(total))
 		case "uvarint":
 			bits = varintEvidence(streams[0], ends)
-		case "resp":
-			// Only a frame that starts with one of RESP's type bytes says
-			// anything (about 4 bits against chance): an inline command is
-			// any line, which random bytes and plain lines give too.
-			pos := int64(0)
-			for _, end := range ends {
-				if pos < int64(len(streams[0])) && strings.IndexByte("+-:$*_,#!=(%~>|", streams[0][pos]) >= 0 {
-					bits += 4
-				}
-				pos = end
-			}
-			if bits == 0 {
+		case "resp", "netstring", "syslog", "pktline", "chunked", "stomp", "json", "lsp":
+			bits = textEvidence(name, streams[0], ends)
+			if bits <= 0 {
 				continue
 			}
+			tier = textTier
 		default:
 			if per, isProtocol := protocolCheckBits(name); isProtocol {
 				if per == 0 {
@@ -630,9 +784,144 @@ func codecProposals(streams [][]byte, o guessOptions) []proposal {
 		if exact {
 			bits += math.Log2(float64(total)/float64(frames) + 1)
 		}
-		out = append(out, proposal{spec: name, bits: bits, frames: frames, exact: exact, tier: 1, ends: ends, size: -1})
+		out = append(out, proposal{spec: name, bits: bits, frames: frames, exact: exact, tier: tier, ends: ends, size: -1})
 	}
 	return out
+}
+
+// textEvidence weighs the frames of a text framing (ends in s): per
+// frame, the surprise (-log2 of the byte's frequency in s) of the bytes
+// its parse needed to be what they are, which a stream with the same
+// byte statistics but no such framing would rarely show: the length's
+// digits and the byte after them, header names, the trailer. Frames
+// parsed without such structure (an LF-ended line of octet counting, an
+// inline RESP command, a top-level JSON scalar, a STOMP frame with an
+// unknown command) give nothing, and unless most frames show the
+// structure the framing is not the stream's.
+func textEvidence(name string, s []byte, ends []int64) float64 {
+	freq := byteFreq(s)
+	sur := func(b []byte) float64 {
+		x := 0.0
+		for _, c := range b {
+			x -= math.Log2(freq[c])
+		}
+		return x
+	}
+	bits, shown := 0.0, 0
+	pos := int64(0)
+	for _, end := range ends {
+		f := s[pos:end]
+		pos = end
+		var b float64
+		switch name {
+		case "resp":
+			// A RESP type byte and the CRLF that ends the first line.
+			if len(f) > 0 && strings.IndexByte("+-:$*_,#!=(%~>|", f[0]) >= 0 {
+				if i := bytes.Index(f, []byte("\r\n")); i > 0 {
+					b = sur(f[:1]) + sur(f[i:i+2])
+				}
+			}
+		case "netstring":
+			// LEN ":" PAYLOAD ",": the digits, the colon, the comma.
+			if i := bytes.IndexByte(f, ':'); i > 0 && digits(f[:i], 10) && f[len(f)-1] == ',' {
+				b = sur(f[:i+1]) + sur(f[len(f)-1:])
+			}
+		case "syslog":
+			// LEN SP MSG: the digits and the space (an LF-ended line
+			// gives nothing).
+			if i := bytes.IndexByte(f, ' '); i > 0 && digits(f[:i], 10) {
+				b = sur(f[:i+1])
+			}
+		case "pktline":
+			// Four hex digits that count the packet.
+			if len(f) >= 4 && digits(f[:4], 16) {
+				b = sur(f[:4])
+			}
+		case "chunked":
+			// SIZE in hex, CRLF; the CRLF after the data.
+			if i := bytes.Index(f, []byte("\r\n")); i > 0 {
+				n := bytes.IndexByte(f[:i], ';')
+				if n < 0 {
+					n = i
+				}
+				if n > 0 && digits(f[:n], 16) {
+					b = sur(f[:n]) + sur(f[i:i+2])
+					if len(f) >= i+4 && bytes.HasSuffix(f, []byte("\r\n")) {
+						b += sur(f[len(f)-2:])
+					}
+				}
+			}
+		case "stomp":
+			// A STOMP command, the blank line ending the headers, the
+			// NUL ending the body.
+			f = bytes.TrimLeft(f, "\r\n") // heart-beats
+			if i := bytes.IndexByte(f, '\n'); i > 0 && stompCommands[string(bytes.TrimSuffix(f[:i], []byte("\r")))] &&
+				f[len(f)-1] == 0 {
+				b = sur(f[:i+1]) + sur(f[len(f)-1:])
+				if j := bytes.Index(f, []byte("\n\n")); j >= i {
+					b += sur(f[j+1 : j+2])
+				}
+			}
+		case "json":
+			// An object or array: its opening and closing brackets.
+			t := bytes.TrimSpace(f)
+			if len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']') {
+				b = sur(t[:1]) + sur(t[len(t)-1:])
+			}
+		case "lsp":
+			// The Content-Length header line and the blank line after
+			// the header block.
+			if j := bytes.Index(f, []byte("\r\n\r\n")); j >= 0 {
+				for _, line := range bytes.Split(f[:j], []byte("\r\n")) {
+					if len(line) > 15 && bytes.EqualFold(line[:15], []byte("content-length:")) {
+						b = sur(line) + sur(f[j:j+4])
+					}
+				}
+			}
+		}
+		if b > 0 {
+			shown++
+			bits += b
+		}
+	}
+	if shown*2 < len(ends) {
+		return 0
+	}
+	return bits
+}
+
+// stompCommands are STOMP 1.2's client and server commands.
+var stompCommands = map[string]bool{
+	"CONNECT": true, "STOMP": true, "CONNECTED": true, "SEND": true, "SUBSCRIBE": true, "UNSUBSCRIBE": true,
+	"ACK": true, "NACK": true, "BEGIN": true, "COMMIT": true, "ABORT": true, "DISCONNECT": true,
+	"MESSAGE": true, "RECEIPT": true, "ERROR": true,
+}
+
+// digits reports whether b is all digits of base 10 or 16.
+func digits(b []byte, base int) bool {
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+		case base == 16 && (c|0x20 >= 'a' && c|0x20 <= 'f'):
+		default:
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// byteFreq is the frequency of each byte value in the first 64 KiB of s,
+// smoothed so that none is 0.
+func byteFreq(s []byte) *[256]float64 {
+	s = s[:min(len(s), 64<<10)]
+	var f [256]float64
+	for _, c := range s {
+		f[c]++
+	}
+	for i := range f {
+		f[i] = (f[i] + 0.5) / (float64(len(s)) + 128)
+	}
+	return &f
 }
 
 // varintEvidence weighs uvarint frames as a length field: the bit
@@ -715,9 +1004,11 @@ func fixedProposals(streams [][]byte) []proposal {
 		return nil
 	}
 	// Multiples of the period show the same columns: the smallest period
-	// with (nearly) the best evidence.
+	// with nearly the best evidence (a multiple gains a little by chance:
+	// with fewer rows, a random column is dominated by one byte more
+	// often).
 	for p := 2; p < bestP; p++ {
-		if bestP%p == 0 && score[p] >= 0.95*bestBits {
+		if bestP%p == 0 && score[p] >= 0.9*bestBits {
 			bestP, bestBits = p, score[p]
 			break
 		}
@@ -736,16 +1027,21 @@ func guessCmd(e *env, cl *cmdline) error {
 	if err := wantArgs(cl, 0, 1, "FILE"); err != nil {
 		return err
 	}
+	// --max is the bytes read (all directions of a capture together)
+	// and, past the default frame limit, the largest frame a candidate
+	// may declare: a frame longer than what was read cannot be seen whole.
 	o := guessOptions{max: framing.DefaultMaxFrameSize}
+	input := guessMaxInput
 	if v, ok := cl.flags["max"]; ok {
 		n, err := parseSize("max", v)
 		if err != nil {
 			return err
 		}
 		if n < 1 || n > math.MaxInt32 {
-			return usagef("--max %s: want at least 1 byte", v)
+			return usagef("--max %s: want at least 1 byte and at most 2GiB", v)
 		}
-		o.max = int(n)
+		input = int(n)
+		o.max = max(o.max, input)
 	}
 	var streams [][]byte
 	var names []string
@@ -754,7 +1050,7 @@ func guessCmd(e *env, cl *cmdline) error {
 			return usagef("guess takes FILE or --pcap FILE, not both")
 		}
 		var err error
-		streams, names, err = captureStreams(name)
+		streams, names, err = captureStreams(name, input)
 		if err != nil {
 			return err
 		}
@@ -764,7 +1060,7 @@ func guessCmd(e *env, cl *cmdline) error {
 			return err
 		}
 		defer in.Close()
-		b, err := io.ReadAll(io.LimitReader(in, guessMaxInput))
+		b, err := io.ReadAll(io.LimitReader(in, int64(input)))
 		if err != nil {
 			return err
 		}
@@ -869,8 +1165,8 @@ func confidence(classes []guessClass, i int) float64 {
 }
 
 // captureStreams reassembles a capture's TCP connections and returns each
-// direction's bytes up to its first gap (at most guessMaxInput in all).
-func captureStreams(name string) ([][]byte, []string, error) {
+// direction's bytes up to its first gap (at most limit bytes in all).
+func captureStreams(name string, limit int) ([][]byte, []string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -880,12 +1176,12 @@ func captureStreams(name string) ([][]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	c := &collector{}
+	c := &collector{limit: limit}
 	a := tcpassembly.New(tcpassembly.Config{}, c)
 	var dec layers.Decoder
 	var seg layers.Segment
 	var p pcap.Packet
-	for c.total < guessMaxInput {
+	for c.total < limit {
 		err := r.Next(&p)
 		if err == io.EOF {
 			break
@@ -926,6 +1222,7 @@ func captureStreams(name string) ([][]byte, []string, error) {
 type collector struct {
 	streams []*collected
 	total   int
+	limit   int // bytes kept in all
 }
 
 type collected struct {
@@ -954,10 +1251,10 @@ func (c *collector) get(f *tcpassembly.Flow, dir int) *collected {
 
 func (c *collector) Data(f *tcpassembly.Flow, dir int, off int64, data []byte, ts int64) {
 	s := c.get(f, dir)
-	if s.done || c.total >= guessMaxInput {
+	if s.done || c.total >= c.limit {
 		return
 	}
-	n := min(len(data), guessMaxInput-c.total)
+	n := min(len(data), c.limit-c.total)
 	s.b = append(s.b, data[:n]...)
 	c.total += n
 }

@@ -42,6 +42,19 @@ func layout(spec string, off, size int, le bool, adjust int, prefix func(rng *ra
 	}}
 }
 
+// varintLayout builds a framing with prefix bytes, then the payload's
+// length as a varint, then the payload (MQTT's fixed header at off 1).
+func varintLayout(spec string, off int, prefix func(rng *rand.Rand, b []byte)) corpusFraming {
+	return corpusFraming{spec: spec, max: 20000, frame: func(rng *rand.Rand, p int) []byte {
+		b := make([]byte, off, off+4+p)
+		prefix(rng, b)
+		b = binary.AppendUvarint(b, uint64(p))
+		payload := make([]byte, p)
+		fill(rng, payload)
+		return append(b, payload...)
+	}}
+}
+
 func fill(rng *rand.Rand, b []byte) {
 	for i := range b {
 		b[i] = byte(rng.Uint32())
@@ -56,6 +69,14 @@ func printable(rng *rand.Rand, n int) []byte {
 		b = append(b, ' ')
 	}
 	return b[:n]
+}
+
+// text builds a text framing: frame turns a printable payload into the
+// frame's text.
+func text(spec string, frame func(payload []byte) string) corpusFraming {
+	return corpusFraming{spec: spec, max: 2000, frame: func(rng *rand.Rand, p int) []byte {
+		return []byte(frame(printable(rng, p)))
+	}}
 }
 
 // stuffed frames a payload with a codec of spec (COBS, SLIP, uvarint).
@@ -113,8 +134,28 @@ func corpusFramings(t *testing.T) []corpusFraming {
 		layout("len:offset=5,size=4", 5, 4, false, 0, constant(0x84, 0, 0, 1, 8)),                                                                        // Cassandra v4
 		layout("len:offset=16,size=4,order=le,adjust=4", 16, 4, true, 4, constant([]byte("\xf9\xbe\xb4\xd9inv\x00\x00\x00\x00\x00\x00\x00\x00\x00")...)), // Bitcoin
 		encoded(t, "uvarint", 20000),
+		varintLayout("mqtt", 1, letters("\x10\x20\x30\x32\x34\x40\x50\x62\x70\x82\x90\xa2\xb0\xc0\xd0\xe0")), // MQTT control packets
+		varintLayout("len:varint=true,offset=2,size=4", 2, func(rng *rand.Rand, b []byte) { b[0], b[1] = 0xfe, byte(rng.IntN(4)) }),
 		encoded(t, "cobs", 20000),
 		encoded(t, "slip", 20000),
+		// The text framings (issue 19), payloads of printable words.
+		text("lsp", func(p []byte) string {
+			body := `{"jsonrpc":"2.0","method":"` + string(p) + `"}`
+			return fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+		}),
+		text("netstring", func(p []byte) string { return fmt.Sprintf("%d:%s,", len(p), p) }),
+		text("syslog", func(p []byte) string {
+			m := "<34>1 2026-12-05T09:00:00Z host app - - - " + string(p)
+			return fmt.Sprintf("%d %s", len(m), m)
+		}),
+		text("pktline", func(p []byte) string { return fmt.Sprintf("%04x%s", len(p)+4, p) }),
+		text("chunked", func(p []byte) string { return fmt.Sprintf("%x\r\n%s\r\n", len(p)+1, append(p, '.')) }),
+		text("stomp", func(p []byte) string {
+			return fmt.Sprintf("SEND\ndestination:/queue/a\ncontent-length:%d\n\n%s\x00", len(p), p)
+		}),
+		text("json", func(p []byte) string {
+			return fmt.Sprintf(`{"id":%d,"params":["%s"]} `, len(p), strings.ReplaceAll(string(p), `"`, `'`))
+		}),
 		corpusFraming{spec: "lines", max: 2000, frame: func(rng *rand.Rand, p int) []byte { return append(printable(rng, p), '\n') }},
 		corpusFraming{spec: "crlf", max: 2000, frame: func(rng *rand.Rand, p int) []byte { return append(printable(rng, p), '\r', '\n') }},
 		corpusFraming{spec: `delim:\x00`, max: 2000, frame: func(rng *rand.Rand, p int) []byte {
@@ -171,7 +212,7 @@ func frameEnds(spec string, s []byte) []int64 {
 	return ends
 }
 
-// TestGuessCorpus is the evaluation of guess: 29 framings × 3 size
+// TestGuessCorpus is the evaluation of guess: 38 framings × 3 size
 // distributions, corpusFrames frames a stream; a guess is right when its SPEC parses
 // the stream exactly as the truth does. At least 90% right first, all
 // within the top 3.
@@ -325,5 +366,26 @@ func TestGuessPreambleAndCLI(t *testing.T) {
 	if r := framecat(t, noise, "guess"); r.code != 1 || !strings.Contains(r.stderr, "no framing found") {
 		t.Fatalf("random: exit %d, stderr %q", r.code, r.stderr)
 	}
-	_ = binary.BigEndian
+}
+
+// TestGuessInputCap: guess reads 4 MiB unless --max asks for more.
+func TestGuessInputCap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	c, _ := parseSpec("u16be")
+	var s []byte
+	for len(s) < 5<<20 {
+		p := make([]byte, rng.IntN(2000))
+		fill(rng, p)
+		s, _ = c.enc.AppendFrame(s, p)
+	}
+	r := framecat(t, s, "guess")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "guessing from 4194304 bytes in 1 streams\nbest      u16be\n") ||
+		!strings.Contains(r.stdout, "parses up to a truncated last frame") {
+		t.Errorf("default cap: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = framecat(t, s, "guess", "--max", "8MiB")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, fmt.Sprintf("guessing from %d bytes in 1 streams\nbest      u16be\n", len(s))) ||
+		!strings.Contains(r.stdout, "parses to the end") {
+		t.Errorf("--max 8MiB: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -26,7 +26,8 @@ usage:
   framecat demo
   framecat listen ADDR  -c SPEC [--echo] [-f FORMAT] [GUARD]
   framecat dial ADDR    -c SPEC [-f FORMAT] [--count N] [--timeout DUR]
-  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [-f FORMAT] [GUARD] [FAULTS]
+  framecat proxy LISTEN_ADDR UPSTREAM_ADDR -c SPEC [--c2s SPEC] [--s2c SPEC]
+                [-f FORMAT] [GUARD] [FAULTS]
   framecat decode -c SPEC [-f FORMAT] [FILE]
   framecat decode -c SPEC [-f FORMAT] --pcap FILE [CAPTURE]
   framecat guess [FILE | --pcap FILE] [--max SIZE]
@@ -55,6 +56,15 @@ FAULTS (proxy), drawn from --seed N (default 1), so a run can be repeated:
   the frame lines say what was done: "#1 > (drop) ...", "(corrupt@5)".
   With --drop, --dup or --corrupt*, bytes go on frame by frame: a frame's
   bytes are held (outside --budget) until it is whole.
+A codec per direction (proxy, decode --pcap): -c SPEC for both, or a pair
+  (-c postgres), and --c2s SPEC (client to server) / --s2c SPEC override.
+After a final frame (PostgreSQL's SSLRequest or 'S' answer, then TLS; a
+  chunked body's last chunk) proxy relays the rest of that direction
+  unframed, unchanged: "#1 > -- final frame: from offset 8 the stream is
+  relayed unframed", and when it ends "#1 > -- N bytes relayed unframed
+  from offset 8"; in JSON {"event":"final"|"unframed", "conn", "peer",
+  "dir", "offset", "bytes" (unframed)}. --recut and --delay still apply
+  to those bytes; the per-frame faults have no frames left to act on.
 
 CAPTURE (decode --pcap: pcap or pcapng, Ethernet/VLAN, SLL, SLL2,
 loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
@@ -73,7 +83,13 @@ loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
   TIME is the capture time of the frame's last byte, OFFSET the stream
   offset of its first. JSON: {"len","hex","time","conn","flow","dir":
   "c>s"|"s>c","offset"}. Gaps, resyncs and stopped directions go to
-  stderr; any of them makes the exit status 1.
+  stderr; any of them makes the exit status 1. With -f json they are
+  also records among the frames: {"event","time","conn","flow","dir",
+  "offset","bytes" (some),"msg" (the stderr line)}, event one of gap
+  (bytes lost at offset), lost (the frame at offset; a boundary is
+  searched for), resync (decoding resumes at offset, bytes dropped),
+  stop, rejected (--skip), midstream, ended, final, unframed (see
+  decode). A line has "event" or "len", never both.
 
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then
@@ -86,10 +102,21 @@ commands:
   proxy   relays bytes unchanged and prints each frame: "#ID > " client
           to server, "#ID < " server to client
   decode  splits a byte stream (FILE or stdin) into frames; with --pcap,
-          every TCP connection of a packet capture, both directions
+          every TCP connection of a packet capture, both directions.
+          After a final frame (chunked's last chunk, postgres-be's 'S')
+          it ends with exit 0 and says how many bytes follow, not
+          decoded: on stderr, and with -f json in two records,
+          {"event":"final","offset":N} and {"event":"unframed",
+          "offset":N,"bytes":M} (per direction with --pcap)
   guess   infers the framing of a stream (FILE, stdin, or every TCP
           direction of a capture): the best SPECs, with a confidence and
-          the layouts that parse alike; "no framing found" is exit 1
+          the layouts that parse alike; "no framing found" is exit 1.
+          It reads at most --max bytes (default 4MiB; for a capture, all
+          directions together, each up to its first gap), and candidates'
+          frames may be as long as the larger of --max and 8MiB. From a
+          capture, directions whose start was not captured (begun
+          mid-connection, so mid-frame) are left out when any direction
+          was captured from its start; only when none was are they used
   encode  turns frames (FILE or stdin) into a byte stream on stdout
   bench   framekit client and server over loopback: frames/s and MB/s
           (defaults --size 64B --duration 3s --conns 1)
@@ -103,7 +130,9 @@ terminal, hex otherwise):
   text    the bytes, then a newline (lossy: for people); on input each
           line, without its \n, is a frame
   json    {"len":5,"hex":"68656c6c6f"}, plus "time", "conn", "peer" (listen,
-          proxy), "dir" and "fault" (proxy)
+          proxy), "dir" and "fault" (proxy), "kind" (a staged codec's
+          frame kind: startup, ssl-request, ssl-accepted, ...; in text
+          and hex "[startup] " before the frame)
 
 Errors name frames and input lines counted from 1 (so that in hex and
 text, line N of encode's input is frame N of its output), and byte
@@ -202,7 +231,11 @@ func wantArgs(cl *cmdline, min, max int, names string) error {
 
 // setup is what every command but demo takes from its flags.
 type setup struct {
-	codec  *codec
+	codec *codec
+	// dirs are the codecs of the two directions of a connection, client
+	// to server then server to client (proxy, decode --pcap): codec
+	// twice unless -c named a pair or --c2s / --s2c were given.
+	dirs   [2]*codec
 	opts   *framing.Options
 	max    int
 	format string
@@ -220,7 +253,43 @@ func newSetup(cl *cmdline, encoding bool) (*setup, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	s := &setup{codec: c, max: framing.DefaultMaxFrameSize}
+	return setupFor(cl, [2]*codec{c, c}, encoding)
+}
+
+// newDirSetup is newSetup for a command that sees both directions of a
+// connection: -c may name a pair, and --c2s and --s2c override it for
+// one direction.
+func newDirSetup(cl *cmdline) (*setup, error) {
+	var specs [2]string
+	if spec, ok := cl.flags["codec"]; ok {
+		specs = [2]string{spec, spec}
+		if p, ok := pairs[spec]; ok {
+			specs = p
+		}
+	}
+	for i, name := range [2]string{"c2s", "s2c"} {
+		if v, ok := cl.flags[name]; ok {
+			specs[i] = v
+		}
+	}
+	if specs[0] == "" || specs[1] == "" {
+		return nil, usagef("missing -c SPEC (or --c2s and --s2c); valid forms:\n%s", specForms)
+	}
+	var cs [2]*codec
+	for i, spec := range specs {
+		c, err := parseSpec(spec)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		cs[i] = c
+	}
+	return setupFor(cl, cs, false)
+}
+
+// setupFor reads the flags besides the codecs.
+func setupFor(cl *cmdline, cs [2]*codec, encoding bool) (*setup, error) {
+	c := cs[0]
+	s := &setup{codec: c, dirs: cs, max: framing.DefaultMaxFrameSize}
 	if v, ok := cl.flags["max"]; ok {
 		n, err := parseSize("max", v)
 		if err != nil {
@@ -231,12 +300,15 @@ func newSetup(cl *cmdline, encoding bool) (*setup, error) {
 		}
 		s.max = int(n)
 	}
-	if c.fixed > s.max {
-		return nil, usagef("%s: frames of %d bytes are over --max %d", spec, c.fixed, s.max)
+	for _, c := range cs {
+		if c.fixed > s.max {
+			return nil, usagef("%s: frames of %d bytes are over --max %d", c.spec, c.fixed, s.max)
+		}
 	}
 	if encoding && c.enc == nil {
 		return nil, usagef("%s", c.noEnc)
 	}
+	var err error
 	s.opts = &framing.Options{MaxFrameSize: s.max}
 	if cl.has("skip") {
 		s.opts.Oversize = framing.Skip

@@ -52,8 +52,10 @@ func faultSetup(cl *cmdline, s *setup) (*faults, error) {
 			return nil, usagef("--seed %q: want a whole number >= 0", v)
 		}
 	}
-	if f.corruptLen > 0 && !s.codec.length {
-		return nil, usagef("--corrupt-len: %s has no length field", s.codec.spec)
+	for _, c := range s.dirs {
+		if f.corruptLen > 0 && !c.length {
+			return nil, usagef("--corrupt-len: %s has no length field", c.spec)
+		}
 	}
 	return f, nil
 }
@@ -64,7 +66,7 @@ func proxyCmd(e *env, cl *cmdline) error {
 	if err := wantArgs(cl, 2, 2, "LISTEN_ADDR UPSTREAM_ADDR"); err != nil {
 		return err
 	}
-	s, err := newSetup(cl, false)
+	s, err := newDirSetup(cl)
 	if err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func proxier(e *env, s *setup, f *faults, upstream string) func(id int64, client
 			{src: client, dst: up, mark: ">", dir: "c>s"},
 			{src: up, dst: client, mark: "<", dir: "s>c"},
 		} {
-			d.e, d.s, d.f, d.p, d.id, d.name = e, s, f, p, id, name
+			d.e, d.s, d.f, d.p, d.id, d.name, d.c = e, s, f, p, id, name, s.dirs[i]
 			d.peer = client.RemoteAddr().String()
 			d.rng = rand.New(rand.NewPCG(f.seed, uint64(id)<<1|uint64(i)))
 			go func() { defer wg.Done(); d.run() }()
@@ -109,6 +111,7 @@ func proxier(e *env, s *setup, f *faults, upstream string) func(id int64, client
 type direction struct {
 	e         *env
 	s         *setup
+	c         *codec // this direction's
 	f         *faults
 	p         *printer
 	id        int64
@@ -123,18 +126,22 @@ type direction struct {
 // each frame; with per-frame faults the bytes go on frame by frame, each
 // dropped, duplicated or corrupted as drawn. After an error the tap cannot
 // get past (a corrupt stream, the budget, a slow peer) it says that it
-// stops decoding this direction, and the rest is relayed unchanged.
+// stops decoding this direction, and the rest is relayed unchanged. After
+// a final frame (the codec ends the framed stream: PostgreSQL's
+// SSLRequest and 'S', the end of a chunked body) it says so, and the rest
+// is relayed unframed, through --recut and --delay still; at the end it
+// says how many bytes that was.
 func (d *direction) run() {
 	out := d.sink()
 	tap := &tapConn{Conn: d.src, out: out, hold: d.f.perFrame()}
-	fr, _ := newConnFrameReader(tap, d.s.codec, d.s.opts)
+	fr, fc := newConnFrameReader(tap, d.c, d.s.opts)
 	var err error
 	for {
 		start := fr.r.Offset()
 		var f []byte
 		f, err = fr.next()
 		if err == nil {
-			err = d.forward(tap, f, start, fr.r.Offset())
+			err = d.forward(tap, fr, f, start, fr.r.Offset())
 			if err == nil {
 				continue
 			}
@@ -144,6 +151,10 @@ func (d *direction) run() {
 			fmt.Fprintf(d.e.stderr, "framecat: %s %s: %v\n", d.name, d.dir, err)
 			tap.pass(fr.r.Offset())
 			continue
+		}
+		if errors.Is(err, framing.ErrFinal) {
+			err = d.unframed(tap, fr, fc, out)
+			break
 		}
 		if err != io.EOF && (isDataError(err) || errors.Is(err, framing.ErrBudget) || errors.Is(err, framing.ErrSlowPeer)) {
 			fmt.Fprintf(d.e.stderr, "framecat: %s %s: %v; stops decoding %s, relays the rest unchanged\n",
@@ -178,12 +189,48 @@ func (d *direction) run() {
 	d.dst.Close()
 }
 
-// forward prints frame f, which the stream holds from start to end, and,
-// with per-frame faults, sends its bytes on, as the draws say.
-func (d *direction) forward(tap *tapConn, f []byte, start, end int64) error {
+// unframed relays the rest of the direction after a final frame, and
+// reports where that began and, at the end, how many bytes it was.
+func (d *direction) unframed(tap *tapConn, fr *frameReader, fc *framing.Conn, out io.Writer) error {
+	off := fr.r.Offset()
+	if _, _, err := fc.Detach(); err != nil {
+		return err
+	}
+	d.src.SetReadDeadline(time.Time{}) // the guard's, if it armed one
+	after := fr.src.n - off            // read past the final frame already
+	if err := d.p.event(d.eventTag(), "final", off, -1); err != nil {
+		return err
+	}
+	if err := tap.flush(); err != nil {
+		return err
+	}
+	// However the relay ends (the peer may be gone before the last bytes
+	// could be written), the bytes that went on are reported.
+	n, err := io.CopyBuffer(out, d.src, make([]byte, 32<<10))
+	if perr := d.p.event(d.eventTag(), "unframed", off, after+n); err == nil {
+		err = perr
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return err
+}
+
+// eventTag is the tag of a line about the direction rather than a frame.
+func (d *direction) eventTag() tag {
 	t := tag{time: d.s.now(), conn: d.id, mark: d.mark, dir: d.dir}
 	if d.s.format == formatJSON {
 		t.peer = d.peer
+	}
+	return t
+}
+
+// forward prints frame f, which the stream holds from start to end, and,
+// with per-frame faults, sends its bytes on, as the draws say.
+func (d *direction) forward(tap *tapConn, fr *frameReader, f []byte, start, end int64) error {
+	t := d.eventTag()
+	if d.c.kinds != nil {
+		t.kind = d.c.kinds[fr.r.Kind()]
 	}
 	if !tap.hold {
 		return d.p.frame(t, f)
@@ -196,12 +243,12 @@ func (d *direction) forward(tap *tapConn, f []byte, start, end int64) error {
 	default:
 		var notes []string
 		if d.draw(d.f.corrupt) {
-			if at := corruptPayload(d.s.codec, raw, len(f), d.rng); at >= 0 {
+			if at := corruptPayload(d.c, raw, len(f), d.rng); at >= 0 {
 				notes = append(notes, fmt.Sprintf("corrupt@%d", at))
 			}
 		}
 		if d.draw(d.f.corruptLen) {
-			if at := corruptLength(d.s.codec, raw, len(f), d.rng); at >= 0 {
+			if at := corruptLength(d.c, raw, len(f), d.rng); at >= 0 {
 				notes = append(notes, fmt.Sprintf("corrupt-len@%d", at))
 			}
 		}

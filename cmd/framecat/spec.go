@@ -38,7 +38,10 @@ const specForms = `  u8 u16be u16le u24be u32be u32le u64be uvarint
                           crcorder=be|le (be), crcfrom=N (0), crclen=N (all)
       resync=true         a frame failing a check is skipped, not fatal
   protocols (the frame is the whole message; see lengthprefix's catalogue):
-      ` + protocolNames
+      ` + protocolNames + `
+  pairs (a codec per direction: proxy and decode --pcap; elsewhere name
+  the direction's codec):
+      postgres            postgres-fe client to server, postgres-be back`
 
 // protocols are lengthprefix's catalogue presets by name.
 var protocols = map[string]*lengthprefix.Codec{
@@ -63,6 +66,23 @@ var stagedProtocols = map[string]struct {
 	"mysql":        {lengthprefix.MySQL, 0, 3},
 	"http2-client": {lengthprefix.HTTP2Client, 0, 3},
 	"amqp-client":  {lengthprefix.AMQPClient, 3, 4},
+}
+
+// pairs are SPECs that name a codec per direction: client to server,
+// server to client.
+var pairs = map[string][2]string{
+	"postgres": {"postgres-fe", "postgres-be"},
+}
+
+// kindNames names the frame kinds of the staged codecs, for output.
+var kindNames = map[uint32]string{
+	lengthprefix.KindPreamble:    "preamble",
+	lengthprefix.KindProxy:       "proxy-header",
+	lengthprefix.KindStartup:     "startup",
+	lengthprefix.KindCancel:      "cancel",
+	lengthprefix.KindSSLRequest:  "ssl-request",
+	lengthprefix.KindSSLAccepted: "ssl-accepted",
+	lengthprefix.KindSSLRefused:  "ssl-refused",
 }
 
 // protocolNames lists the names of protocols and stagedProtocols in
@@ -177,6 +197,9 @@ type codec struct {
 	// Where a frame's length field lies (length codecs); fieldSize 0
 	// means a varint, the bytes before the payload.
 	fieldOff, fieldSize int
+	// kinds names the kinds the codec gives frames (Reader.Kind), for
+	// output; nil when kinds are not shown.
+	kinds map[uint32]string
 	// stuffed: COBS or SLIP; special: bytes a payload byte must not be
 	// corrupted into, since they end or escape frames.
 	stuffed bool
@@ -237,7 +260,10 @@ func parseSpec(spec string) (*codec, error) {
 		return protocolCodec(spec, p), nil
 	}
 	if p, ok := stagedProtocols[spec]; ok {
-		return &codec{spec: spec, dec: p.c, enc: p.c, length: true, fieldOff: p.off, fieldSize: p.fieldLen}, nil
+		return &codec{spec: spec, dec: p.c, enc: p.c, length: true, fieldOff: p.off, fieldSize: p.fieldLen, kinds: kindNames}, nil
+	}
+	if p, ok := pairs[spec]; ok {
+		return nil, bad("a codec per direction (%s client to server, %s server to client): proxy and decode --pcap take it; elsewhere name one", p[0], p[1])
 	}
 	name, arg, hasArg := strings.Cut(spec, ":")
 	switch {

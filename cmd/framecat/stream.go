@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ func decodeCmd(e *env, cl *cmdline) error {
 	if cl.has("pcap") {
 		return decodePcapCmd(e, cl)
 	}
-	for _, f := range []string{"flow", "max-flows", "idle", "max-ooo", "summary"} {
+	for _, f := range []string{"flow", "max-flows", "idle", "max-ooo", "summary", "c2s", "s2c"} {
 		if cl.has(f) {
 			return usagef("--%s goes with --pcap FILE", f)
 		}
@@ -60,12 +61,42 @@ func decodeCmd(e *env, cl *cmdline) error {
 		if err == io.EOF {
 			return nil
 		}
+		if errors.Is(err, framing.ErrFinal) {
+			return finalFrame(e, p, fr, in)
+		}
 		if s.goesOn(err) {
 			fmt.Fprintf(e.stderr, "framecat: %v\n", err)
 			continue
 		}
 		return err
 	}
+}
+
+// finalFrame ends a decode whose codec ended the framed stream with a
+// final frame (an HTTP chunked body's last chunk, PostgreSQL's 'S'): the
+// bytes after it belong to something else (the next HTTP message, TLS),
+// so they are counted, not decoded, and the decode ends cleanly. It says
+// so on stderr, and with -f json in two records: "final" where the
+// frames end, "unframed" with the bytes that follow.
+func finalFrame(e *env, p *printer, fr *frameReader, in io.Reader) error {
+	off := fr.r.Offset()
+	after := fr.src.n - off
+	if err := p.event(tag{}, "final", off, -1); err != nil {
+		return err
+	}
+	n, err := io.Copy(io.Discard, in)
+	if err != nil {
+		return err
+	}
+	if err := p.event(tag{}, "unframed", off, after+n); err != nil {
+		return err
+	}
+	if err := p.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "framecat: frame %d, ending at offset %d, is final (it ends the framed stream): %d bytes follow, not decoded\n",
+		fr.index, off, after+n)
+	return nil
 }
 
 // goesOn reports whether reading goes on after err: under --skip, after a
