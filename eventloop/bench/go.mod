@@ -5,6 +5,7 @@ go 1.22
 replace (
 	github.com/framekit/framekit => ../..
 	github.com/framekit/framekit/eventloop/gnet => ../gnet
+	github.com/framekit/framekit/eventloop/internal/loopcore => ../internal/loopcore
 	github.com/framekit/framekit/eventloop/internal/looptest => ../internal/looptest
 	github.com/framekit/framekit/eventloop/nbio => ../nbio
 	github.com/framekit/framekit/eventloop/netpoll => ../netpoll
@@ -23,6 +24,7 @@ require (
 require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
+	github.com/framekit/framekit/eventloop/internal/loopcore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/delimiter"
+	"github.com/framekit/framekit/eventloop/internal/loopcore"
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/fuzz"
 	"github.com/framekit/framekit/lengthprefix"
@@ -35,14 +36,16 @@ type Config struct {
 	Frame func(frame []byte)
 }
 
-// Server is a running echo server: each frame it reads is written back as
-// a frame; a frame "fanout" is answered instead by Fanout goroutines
-// writing FanoutFrames frames "w<writer>:<seq>" each, at once, on the
-// same connection.
+// Server is a running echo server (see Echo): each frame it reads is
+// written back as a frame; a frame "fanout" is answered instead by Fanout
+// goroutines writing FanoutFrames frames "w<writer>:<seq>" each, at once,
+// on the same connection.
 type Server struct {
 	Addr string
 	// Ends receives each connection's end as the adapter reported it.
 	Ends <-chan error
+	// Counts are what the server's connections hold.
+	Counts *loopcore.Counts
 }
 
 // Fanout writers, FanoutFrames frames each.
