@@ -17,6 +17,7 @@ require (
 	github.com/framekit/framekit/eventloop/gnet v0.0.0-00010101000000-000000000000
 	github.com/framekit/framekit/eventloop/nbio v0.0.0-00010101000000-000000000000
 	github.com/framekit/framekit/eventloop/netpoll v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
 	github.com/lesismal/nbio v1.6.8
 	github.com/panjf2000/gnet/v2 v2.9.7
 )
