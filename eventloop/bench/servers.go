@@ -50,7 +50,9 @@ var servers = map[string]func(ln net.Listener) (stop func(), err error){
 
 // serve runs the server impl on a loopback port: it prints the port, then
 // answers "mem N" on stdin (waiting until N connections are open) with
-// the heap and stacks in use after GC, until stdin closes.
+// the heap and stacks in use after GC, until stdin closes. "self N"
+// first opens N silent client connections from this process, for the
+// idle memory of client and server in one process.
 func serve(impl string) error {
 	run, ok := servers[impl]
 	if !ok {
@@ -60,18 +62,28 @@ func serve(impl string) error {
 	if err != nil {
 		return err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	addr := ln.Addr().String()
 	stop, err := run(ln)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Printf("PORT %d\n", port)
+	var held []net.Conn
+	defer func() { closeAll(held) }()
+	fmt.Printf("PORT %d\n", ln.Addr().(*net.TCPAddr).Port)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		var cmd string
 		var n int64
-		if _, err := fmt.Sscanf(in.Text(), "mem %d", &n); err != nil {
+		if _, err := fmt.Sscanf(in.Text(), "%s %d", &cmd, &n); err != nil || (cmd != "mem" && cmd != "self") {
 			return fmt.Errorf("bad command %q", in.Text())
+		}
+		if cmd == "self" {
+			cs, err := dialAll(addr, int(n))
+			if err != nil {
+				return err
+			}
+			held = append(held, cs...)
 		}
 		for deadline := time.Now().Add(20 * time.Second); open.Load() < n && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
