@@ -25,9 +25,10 @@
 // WriteFrame, BufferFrame and Close may be called from any goroutine (a
 // worker that OnFrame handed a request to, say), unlike gnet's own Write
 // and Writev, which must run on the loop: during a round of callbacks, a
-// frame is queued and the round's end writes the queue on the loop; from
-// another goroutine between rounds, WriteFrame hands the frame to the
-// loop (gnet's AsyncWritev) and waits until it was written.
+// frame is queued and the round's end writes the queue on the loop;
+// between rounds, WriteFrame copies the frame and hands it to the loop
+// (gnet's AsyncWrite) without waiting, so that a callback of another
+// connection on the same loop can write to this one.
 package gnetframe
 
 import (
@@ -95,7 +96,7 @@ type Conn struct {
 	wmu    sync.Mutex      // guards the fields below
 	out    *loopcore.Batch // frames queued in the round
 	data   []byte          // the round's bytes: payloads in them live until it ends
-	gone   chan struct{}   // closed when it ends, made for writers who wait
+	async  int             // frames handed to the loop and not yet written
 	inside bool            // the loop is in a round of this connection's callbacks
 	closed bool            // the connection ended: writes fail
 
@@ -189,9 +190,6 @@ func (c *Conn) fire() {
 func (c *Conn) finish(err error) {
 	c.wmu.Lock()
 	c.closed = true
-	if c.gone != nil {
-		close(c.gone)
-	}
 	c.wmu.Unlock()
 	c.l.Finish(c, &c.s, err)
 }
@@ -254,35 +252,39 @@ var errClosed = errors.New("gnetframe: connection closed")
 // and written with the others queued in the round, in one vectored write
 // when the round ends (or before, past 64 KiB): a payload of 2 KiB or
 // more that lies in the round's frames is referenced, others are copied.
-// Between rounds, the frame goes to the loop (p not copied) and WriteFrame
-// returns once it was written (what the socket does not take at once,
-// gnet copies into its outbound buffer).
+// Between rounds (from a worker goroutine, or from a callback of another
+// connection), the frame is copied and handed to the loop, and WriteFrame
+// returns before it is written: a write that fails then closes the
+// connection, and OnClose says why. AsyncWriteFrame hands a frame over
+// without the copy, and reports its outcome.
 func (c *Conn) WriteFrame(p []byte) error {
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closed {
-		c.wmu.Unlock()
 		return errClosed
 	}
-	if c.inside {
-		err := c.queue(p)
+	if c.inside && c.async == 0 {
+		return c.queue(p)
+	}
+	// Frames handed over earlier go first: while any is on its way, a
+	// round's writes are handed over too.
+	b, err := c.l.Codec.AppendFrame(nil, p)
+	if err != nil {
+		return err
+	}
+	c.async++
+	err = c.Conn.AsyncWrite(b, func(gnet.Conn, error) error {
+		c.wmu.Lock()
+		c.async--
 		c.wmu.Unlock()
+		return nil
+	})
+	if err != nil {
+		c.async--
 		return err
 	}
-	if c.gone == nil {
-		c.gone = make(chan struct{})
-	}
-	gone := c.gone
-	c.wmu.Unlock()
-	done := make(chan error, 1)
-	if err := c.AsyncWriteFrame(p, func(err error) { done <- err }); err != nil {
-		return err
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-gone:
-		return errClosed
-	}
+	c.l.Wrote(p)
+	return nil
 }
 
 // BufferFrame is WriteFrame, which on gnet already buffers the frames a
@@ -315,7 +317,13 @@ func (c *Conn) AsyncWriteFrame(p []byte, done func(error)) error {
 		return err
 	}
 	l := c.l
-	return c.Conn.AsyncWritev(iov, func(_ gnet.Conn, err error) error {
+	c.wmu.Lock()
+	c.async++ // the round's writes wait for it (see WriteFrame)
+	c.wmu.Unlock()
+	err = c.Conn.AsyncWritev(iov, func(_ gnet.Conn, err error) error {
+		c.wmu.Lock()
+		c.async--
+		c.wmu.Unlock()
 		s.Free()
 		if err == nil {
 			l.Wrote(p)
@@ -325,4 +333,10 @@ func (c *Conn) AsyncWriteFrame(p []byte, done func(error)) error {
 		}
 		return nil
 	})
+	if err != nil {
+		c.wmu.Lock()
+		c.async--
+		c.wmu.Unlock()
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package looptest
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/framekit/framekit/eventloop/internal/loopcore"
 )
@@ -16,11 +17,16 @@ type Writer interface {
 // Echo is the echo server's callbacks, for an adapter whose Conn is C:
 // each frame is buffered back (written when the round ends); a frame
 // "fanout" is answered by Fanout goroutines writing at once with
-// WriteFrame, and a frame "bye" by a goroutine that writes "bye" and
-// closes the connection.
+// WriteFrame, a frame "bye" by a goroutine that writes "bye" and closes
+// the connection; "hold" is echoed and remembers the connection, and
+// "poke" is echoed after OnFrame wrote "poked" to every connection held
+// (a callback of one connection writing to others).
 type Echo[C Writer] struct {
 	cfg  Config
 	ends chan error
+
+	mu   sync.Mutex
+	held []C // connections that sent "hold"
 }
 
 // NewEcho returns the callbacks of an echo server for cfg.
@@ -34,6 +40,16 @@ func (e *Echo[C]) OnFrame(c C, f []byte) {
 	case "fanout":
 		fanout(c)
 		return
+	case "hold":
+		e.mu.Lock()
+		e.held = append(e.held, c)
+		e.mu.Unlock()
+	case "poke":
+		e.mu.Lock()
+		for _, h := range e.held {
+			_ = h.WriteFrame([]byte("poked"))
+		}
+		e.mu.Unlock()
 	case "bye":
 		go func() {
 			if c.WriteFrame([]byte("bye")) == nil {

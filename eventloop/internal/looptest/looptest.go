@@ -74,6 +74,7 @@ func Run(t *testing.T, l Loop) {
 	t.Run("truncation", func(t *testing.T) { truncation(t, l) })
 	t.Run("writers", func(t *testing.T) { writers(t, l) })
 	t.Run("foreign", func(t *testing.T) { foreign(t, l) })
+	t.Run("crosswrite", func(t *testing.T) { crossWrite(t, l) })
 	t.Run("idle", func(t *testing.T) { idle(t, l) })
 	t.Run("slowpeer", func(t *testing.T) { slowPeer(t, l) })
 	t.Run("backpressure", func(t *testing.T) { backpressure(t, l) })
@@ -473,6 +474,48 @@ func foreign(t *testing.T, l Loop) {
 			t.Fatalf("conn %d closed by the server ended with %v, want nil", i, err)
 		}
 		_ = c.Close()
+	}
+}
+
+// crossWrite: OnFrame of one connection writes to others (Server's
+// "poke" to the connections that sent "hold"), which on a single-loop
+// server are on the same loop, between their own rounds: every frame
+// arrives, in order, and nothing waits on the loop that runs the callback.
+func crossWrite(t *testing.T, l Loop) {
+	s := l.Start(t, Config{Codec: lengthprefix.U32BE})
+	read := func(c *framing.Conn, want string) {
+		t.Helper()
+		if f, err := c.ReadFrame(); err != nil || string(f) != want {
+			t.Fatalf("%q, %v; want %q", f, err, want)
+		}
+	}
+	held := make([]*framing.Conn, 3)
+	for i := range held {
+		held[i] = dial(t, s.Addr, lengthprefix.U32BE, nil)
+		if err := held[i].WriteFrame([]byte("hold")); err != nil {
+			t.Fatal(err)
+		}
+		read(held[i], "hold")
+	}
+	poker := dial(t, s.Addr, lengthprefix.U32BE, nil)
+	const pokes = 20
+	for i := 0; i < pokes; i++ {
+		if err := poker.WriteFrame([]byte("poke")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < pokes; i++ {
+		read(poker, "poke")
+	}
+	for _, c := range held {
+		for i := 0; i < pokes; i++ {
+			read(c, "poked")
+		}
+		// and the connection still echoes, after what others wrote to it
+		if err := c.WriteFrame([]byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		read(c, "after")
 	}
 }
 
