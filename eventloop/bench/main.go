@@ -239,78 +239,25 @@ func runMain(args []string) error {
 		*runs, *window, *warmup, *lat, *idle, *idleSelf, *implList, *cells)
 
 	if want("idle") {
-		counts, err := ints(*idle)
+		err := idleTable("### Idle memory per connection (server process, after GC)", *idle, impls, *runs,
+			func(impl string, n int) (float64, float64, error) { return idleRun(self, impl, n) })
 		if err != nil {
 			return err
 		}
-		fmt.Println("### Idle memory per connection (server process, after GC)")
-		fmt.Println()
-		fmt.Print("| server |")
-		for _, n := range counts {
-			fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
-		}
-		fmt.Print("\n|---|")
-		for range counts {
-			fmt.Print("---:|---:|")
-		}
-		fmt.Println()
-		for _, impl := range impls {
-			fmt.Printf("| %s |", impl)
-			for _, n := range counts {
-				var heaps, rsss []float64
-				for r := 0; r < *runs; r++ {
-					h, rs, err := idleRun(self, impl, n)
-					if err != nil {
-						return fmt.Errorf("%s idle %d: %w", impl, n, err)
-					}
-					heaps, rsss = append(heaps, h), append(rsss, rs)
-				}
-				if heaps[0] < 0 {
-					fmt.Printf(" - | %.0f B |", median(rsss))
-				} else {
-					fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
-				}
-			}
-			fmt.Println()
-		}
-		fmt.Println()
 	}
 
 	if want("idle-self") {
-		counts, err := ints(*idleSelf)
+		var goImpls []string
+		for _, impl := range impls {
+			if impl != "python" { // not a Go process
+				goImpls = append(goImpls, impl)
+			}
+		}
+		err := idleTable("### Idle memory per connection, client and server in one process (both ends, after GC)", *idleSelf, goImpls, *runs,
+			func(impl string, n int) (float64, float64, error) { return idleSelfRun(self, impl, n) })
 		if err != nil {
 			return err
 		}
-		fmt.Println("### Idle memory per connection, client and server in one process (both ends, after GC)")
-		fmt.Println()
-		fmt.Print("| server |")
-		for _, n := range counts {
-			fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
-		}
-		fmt.Print("\n|---|")
-		for range counts {
-			fmt.Print("---:|---:|")
-		}
-		fmt.Println()
-		for _, impl := range impls {
-			if impl == "python" {
-				continue // not a Go process
-			}
-			fmt.Printf("| %s |", impl)
-			for _, n := range counts {
-				var heaps, rsss []float64
-				for r := 0; r < *runs; r++ {
-					h, rs, err := idleSelfRun(self, impl, n)
-					if err != nil {
-						return fmt.Errorf("%s idle-self %d: %w", impl, n, err)
-					}
-					heaps, rsss = append(heaps, h), append(rsss, rs)
-				}
-				fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
-			}
-			fmt.Println()
-		}
-		fmt.Println()
 	}
 
 	if want("throughput") {
@@ -446,4 +393,45 @@ func ints(list string) ([]int, error) {
 		ns = append(ns, n)
 	}
 	return ns, nil
+}
+
+// idleTable prints a table of idle memory per connection, the median of
+// runs measurements per server and count (heap -1: not a Go process).
+func idleTable(title, countList string, impls []string, runs int, measure func(impl string, n int) (heap, rss float64, err error)) error {
+	counts, err := ints(countList)
+	if err != nil {
+		return err
+	}
+	fmt.Println(title)
+	fmt.Println()
+	fmt.Print("| server |")
+	for _, n := range counts {
+		fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
+	}
+	fmt.Print("\n|---|")
+	for range counts {
+		fmt.Print("---:|---:|")
+	}
+	fmt.Println()
+	for _, impl := range impls {
+		fmt.Printf("| %s |", impl)
+		for _, n := range counts {
+			var heaps, rsss []float64
+			for r := 0; r < runs; r++ {
+				h, rs, err := measure(impl, n)
+				if err != nil {
+					return fmt.Errorf("%s at %d conns: %w", impl, n, err)
+				}
+				heaps, rsss = append(heaps, h), append(rsss, rs)
+			}
+			if heaps[0] < 0 {
+				fmt.Printf(" - | %.0f B |", median(rsss))
+			} else {
+				fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
+			}
+		}
+		fmt.Println()
+	}
+	fmt.Println()
+	return nil
 }

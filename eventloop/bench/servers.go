@@ -168,6 +168,19 @@ func (b *booted) OnBoot(eng gnet.Engine) gnet.Action {
 	return b.EventHandler.OnBoot(eng)
 }
 
+// stopper returns a stop function: shutdown, given 10 s, then the wait
+// for done (when not nil).
+func stopper(shutdown func(context.Context) error, done <-chan error) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = shutdown(ctx)
+		if done != nil {
+			<-done
+		}
+	}
+}
+
 // runGnet runs h on addr until stop.
 func runGnet(h gnet.EventHandler, addr string, opts ...gnet.Option) (func(), error) {
 	b := &booted{EventHandler: h, eng: make(chan gnet.Engine, 1)}
@@ -175,12 +188,7 @@ func runGnet(h gnet.EventHandler, addr string, opts ...gnet.Option) (func(), err
 	go func() { done <- gnet.Run(b, addr, opts...) }()
 	select {
 	case eng := <-b.eng:
-		return func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = eng.Stop(ctx)
-			<-done
-		}, nil
+		return stopper(eng.Stop, done), nil
 	case err := <-done:
 		return nil, err
 	}
@@ -287,12 +295,7 @@ func serveNetpoll(framed bool) func(net.Listener) (func(), error) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- loop.Serve(nln) }()
-		return func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = loop.Shutdown(ctx)
-			<-done
-		}, nil
+		return stopper(loop.Shutdown, done), nil
 	}
 }
 
@@ -374,10 +377,6 @@ func serveNbio(framed bool) func(net.Listener) (func(), error) {
 		if err := g.Start(); err != nil {
 			return nil, err
 		}
-		return func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = g.Shutdown(ctx)
-		}, nil
+		return stopper(g.Shutdown, nil), nil
 	}
 }

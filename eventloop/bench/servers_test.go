@@ -3,17 +3,16 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/framekit/framekit/eventloop/internal/looptest"
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/fuzz"
 	"github.com/framekit/framekit/lengthprefix"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestBareCodecs holds the loops' hand-written u32 codecs (the bare
@@ -64,52 +63,21 @@ func TestBareCodecs(t *testing.T) {
 						ps[k][j] = byte(rng.Uint32())
 					}
 				}
-				got, err := echo(p.Addr(), ps)
+				fc, err := framing.Dial("tcp", p.Addr(), lengthprefix.U32BE, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = fc.SetDeadline(time.Now().Add(30 * time.Second))
+				got, err := looptest.RoundTrip(fc, ps)
+				_ = fc.Close()
 				_ = p.Close()
 				if err != nil {
 					t.Fatalf("%s: %v after %d frames", c.name, err, len(got))
 				}
-				// cmp.Diff reflects over every byte: compare first, diff
-				// only what differs.
-				for k := range ps {
-					if k >= len(got) || !bytes.Equal(ps[k], got[k]) {
-						t.Fatalf("%s: frame %d of %d echoed wrong (-sent +got):\n%s", c.name, k, len(ps), cmp.Diff(ps[k:k+1], got[k:min(k+1, len(got))]))
-					}
-				}
-				if len(got) != len(ps) {
-					t.Fatalf("%s: %d frames echoed, %d sent", c.name, len(got), len(ps))
+				if diff := looptest.DiffFrames(ps, got); diff != "" {
+					t.Fatalf("%s: echoed frames differ (-sent +got):\n%s", c.name, diff)
 				}
 			}
 		})
 	}
-}
-
-// echo writes ps through the proxy at addr (from another goroutine) and
-// reads them back.
-func echo(addr string, ps [][]byte) ([][]byte, error) {
-	c, err := framing.Dial("tcp", addr, lengthprefix.U32BE, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	werr := make(chan error, 1)
-	go func() {
-		for _, p := range ps {
-			if err := c.WriteFrame(p); err != nil {
-				werr <- err
-				return
-			}
-		}
-		werr <- nil
-	}()
-	var got [][]byte
-	for range ps {
-		f, err := c.ReadFrameOwned()
-		if err != nil {
-			return got, err
-		}
-		got = append(got, f)
-	}
-	return got, <-werr
 }

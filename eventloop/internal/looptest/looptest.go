@@ -132,8 +132,9 @@ func dial(t *testing.T, addr string, codec framing.Codec, opts *framing.Options)
 	return c
 }
 
-// echo writes ps (from another goroutine) and reads them back.
-func echo(c *framing.Conn, ps [][]byte) ([][]byte, error) {
+// RoundTrip writes ps to an echo server (from another goroutine) and reads
+// them back.
+func RoundTrip(c *framing.Conn, ps [][]byte) ([][]byte, error) {
 	werr := make(chan error, 1)
 	go func() {
 		for _, p := range ps {
@@ -193,11 +194,11 @@ func conformance(t *testing.T, l Loop) {
 				}
 				ps := payloads(rng, n, max)
 				c := dial(t, p.Addr(), cd.Codec, nil)
-				got, err := echo(c, ps)
+				got, err := RoundTrip(c, ps)
 				if err != nil {
 					t.Fatalf("%s: %v after %d frames", name, err, len(got))
 				}
-				if diff := diffFrames(ps, got); diff != "" {
+				if diff := DiffFrames(ps, got); diff != "" {
 					t.Fatalf("%s: echoed frames differ (-sent +got):\n%s", name, diff)
 				}
 				_ = c.Close()
@@ -223,9 +224,10 @@ func conformance(t *testing.T, l Loop) {
 	}
 }
 
-// diffFrames compares frames with bytes.Equal (cmp reflects over every
-// byte: seconds for a megabyte) and diffs the first that differ.
-func diffFrames(want, got [][]byte) string {
+// DiffFrames compares frames with bytes.Equal (cmp reflects over every
+// byte: seconds for a megabyte) and diffs the first that differ; "" when
+// got is want.
+func DiffFrames(want, got [][]byte) string {
 	for k := range want {
 		if k >= len(got) || !bytes.Equal(want[k], got[k]) {
 			return fmt.Sprintf("frame %d of %d:\n%s", k, len(want), cmp.Diff(want[k:k+1], got[k:min(k+1, len(got))]))
