@@ -10,7 +10,9 @@
 //	go run . run -runs 1 -window 2s -latency 5s -idle 1000,9000
 //
 // Cells: idle memory per connection (heap + stacks after GC, and the
-// server's resident set) at each -idle count; pipelined echo throughput
+// server's resident set) at each -idle count, with the client in another
+// process, and at each -idle-self count with the server's own process
+// holding the client's ends (both ends counted); pipelined echo throughput
 // at 64 B and 4 KiB frames, 100 and 5,000 connections, with the client's
 // CPU; p99 (and p50) latency of one request/response per connection in a
 // closed loop at 5,000 connections, from a histogram. Each cell is the
@@ -29,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,7 +177,13 @@ func (s *server) mem(n int) (heap, resident int64, err error) {
 		time.Sleep(time.Second)
 		return -1, rss(s.cmd.Process.Pid), nil // taskset execs python: same pid
 	}
-	fmt.Fprintf(s.in, "mem %d\n", n)
+	return s.measure("mem", n)
+}
+
+// measure sends cmd ("mem" or "self") for n connections and returns the
+// server's heap+stacks and resident set.
+func (s *server) measure(cmd string, n int) (heap, resident int64, err error) {
+	fmt.Fprintf(s.in, "%s %d\n", cmd, n)
 	line, ok := s.line("MEM ")
 	if !ok {
 		return 0, 0, fmt.Errorf("server gave no memory figure")
@@ -216,58 +225,39 @@ func runMain(args []string) error {
 	warmup := fs.Duration("warmup", time.Second, "throughput warm-up per run")
 	lat := fs.Duration("latency", 30*time.Second, "latency run time")
 	idle := fs.String("idle", "1000,9000,19000", "idle connection counts")
+	idleSelf := fs.String("idle-self", "1000,9000", "idle connection counts, client and server in one process")
 	implList := fs.String("impls", strings.Join(allImpls, ","), "servers")
-	cells := fs.String("cells", "idle,throughput,latency", "what to measure")
+	cells := fs.String("cells", "idle,idle-self,throughput,latency", "what to measure")
 	_ = fs.Parse(args)
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	impls := strings.Split(*implList, ",")
-	want := func(c string) bool { return strings.Contains(*cells, c) }
-	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -impls %s -cells %s\n\n",
-		*runs, *window, *warmup, *lat, *idle, *implList, *cells)
+	want := func(c string) bool { return slices.Contains(strings.Split(*cells, ","), c) }
+	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -idle-self %s -impls %s -cells %s\n\n",
+		*runs, *window, *warmup, *lat, *idle, *idleSelf, *implList, *cells)
 
 	if want("idle") {
-		var counts []int
-		for _, f := range strings.Split(*idle, ",") {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				return err
-			}
-			counts = append(counts, n)
+		err := idleTable("### Idle memory per connection (server process, after GC)", *idle, impls, *runs,
+			func(impl string, n int) (float64, float64, error) { return idleRun(self, impl, n) })
+		if err != nil {
+			return err
 		}
-		fmt.Println("### Idle memory per connection (server process, after GC)")
-		fmt.Println()
-		fmt.Print("| server |")
-		for _, n := range counts {
-			fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
-		}
-		fmt.Print("\n|---|")
-		for range counts {
-			fmt.Print("---:|---:|")
-		}
-		fmt.Println()
+	}
+
+	if want("idle-self") {
+		var goImpls []string
 		for _, impl := range impls {
-			fmt.Printf("| %s |", impl)
-			for _, n := range counts {
-				var heaps, rsss []float64
-				for r := 0; r < *runs; r++ {
-					h, rs, err := idleRun(self, impl, n)
-					if err != nil {
-						return fmt.Errorf("%s idle %d: %w", impl, n, err)
-					}
-					heaps, rsss = append(heaps, h), append(rsss, rs)
-				}
-				if heaps[0] < 0 {
-					fmt.Printf(" - | %.0f B |", median(rsss))
-				} else {
-					fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
-				}
+			if impl != "python" { // not a Go process
+				goImpls = append(goImpls, impl)
 			}
-			fmt.Println()
 		}
-		fmt.Println()
+		err := idleTable("### Idle memory per connection, client and server in one process (both ends, after GC)", *idleSelf, goImpls, *runs,
+			func(impl string, n int) (float64, float64, error) { return idleSelfRun(self, impl, n) })
+		if err != nil {
+			return err
+		}
 	}
 
 	if want("throughput") {
@@ -370,4 +360,78 @@ func idleRun(self, impl string, n int) (heap, rss float64, err error) {
 		return -1, float64(r1-r0) / float64(n), nil
 	}
 	return float64(h1-h0) / float64(n), float64(r1-r0) / float64(n), nil
+}
+
+// idleSelfRun measures one server's memory per idle connection at n
+// connections that its own process opened: (with n - with none) / n, the
+// client's end of each connection included.
+func idleSelfRun(self, impl string, n int) (heap, rss float64, err error) {
+	s, err := startServer(self, impl)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.stop()
+	h0, r0, err := s.measure("mem", 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	h1, r1, err := s.measure("self", n)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(h1-h0) / float64(n), float64(r1-r0) / float64(n), nil
+}
+
+// ints parses a comma-separated list of counts.
+func ints(list string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+// idleTable prints a table of idle memory per connection, the median of
+// runs measurements per server and count (heap -1: not a Go process).
+func idleTable(title, countList string, impls []string, runs int, measure func(impl string, n int) (heap, rss float64, err error)) error {
+	counts, err := ints(countList)
+	if err != nil {
+		return err
+	}
+	fmt.Println(title)
+	fmt.Println()
+	fmt.Print("| server |")
+	for _, n := range counts {
+		fmt.Printf(" heap+stacks @%d | RSS @%d |", n, n)
+	}
+	fmt.Print("\n|---|")
+	for range counts {
+		fmt.Print("---:|---:|")
+	}
+	fmt.Println()
+	for _, impl := range impls {
+		fmt.Printf("| %s |", impl)
+		for _, n := range counts {
+			var heaps, rsss []float64
+			for r := 0; r < runs; r++ {
+				h, rs, err := measure(impl, n)
+				if err != nil {
+					return fmt.Errorf("%s at %d conns: %w", impl, n, err)
+				}
+				heaps, rsss = append(heaps, h), append(rsss, rs)
+			}
+			if heaps[0] < 0 {
+				fmt.Printf(" - | %.0f B |", median(rsss))
+			} else {
+				fmt.Printf(" %.0f B | %.0f B |", median(heaps), median(rsss))
+			}
+		}
+		fmt.Println()
+	}
+	fmt.Println()
+	return nil
 }

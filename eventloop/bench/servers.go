@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,8 +35,10 @@ const maxFrame = framing.DefaultMaxFrameSize
 // measurement waits until all were accepted.
 var open atomic.Int64
 
-// servers are the Go echo servers, by name; python is started apart.
-var servers = map[string]func(ln net.Listener) error{
+// servers start the Go echo servers, by name, on ln's address (python is
+// started apart): once start returns the server is listening, and stop
+// ends it.
+var servers = map[string]func(ln net.Listener) (stop func(), err error){
 	"goroutine":        serveGoroutine,
 	"gnet+framekit":    serveGnet(true),
 	"gnet-bare":        serveGnet(false),
@@ -47,7 +50,9 @@ var servers = map[string]func(ln net.Listener) error{
 
 // serve runs the server impl on a loopback port: it prints the port, then
 // answers "mem N" on stdin (waiting until N connections are open) with
-// the heap and stacks in use after GC, until stdin closes.
+// the heap and stacks in use after GC, until stdin closes. "self N"
+// first opens N silent client connections from this process, for the
+// idle memory of client and server in one process.
 func serve(impl string) error {
 	run, ok := servers[impl]
 	if !ok {
@@ -57,14 +62,28 @@ func serve(impl string) error {
 	if err != nil {
 		return err
 	}
+	addr := ln.Addr().String()
+	stop, err := run(ln)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var held []net.Conn
+	defer func() { closeAll(held) }()
 	fmt.Printf("PORT %d\n", ln.Addr().(*net.TCPAddr).Port)
-	errc := make(chan error, 1)
-	go func() { errc <- run(ln) }()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		var cmd string
 		var n int64
-		if _, err := fmt.Sscanf(in.Text(), "mem %d", &n); err != nil {
+		if _, err := fmt.Sscanf(in.Text(), "%s %d", &cmd, &n); err != nil || (cmd != "mem" && cmd != "self") {
 			return fmt.Errorf("bad command %q", in.Text())
+		}
+		if cmd == "self" {
+			cs, err := dialAll(addr, int(n))
+			if err != nil {
+				return err
+			}
+			held = append(held, cs...)
 		}
 		for deadline := time.Now().Add(20 * time.Second); open.Load() < n && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
@@ -76,12 +95,7 @@ func serve(impl string) error {
 		runtime.ReadMemStats(&ms)
 		fmt.Printf("MEM %d %d %d\n", open.Load(), ms.HeapAlloc+ms.StackInuse, rss(os.Getpid()))
 	}
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return nil
 }
 
 // rss returns a process's resident set in bytes (0 if unknown).
@@ -101,11 +115,20 @@ func rss(pid int) int64 {
 
 // serveGoroutine is framekit goroutine-per-connection, the README's loop:
 // replies buffered, written before each read from the network.
-func serveGoroutine(ln net.Listener) error {
+func serveGoroutine(ln net.Listener) (func(), error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		acceptLoop(ln)
+	}()
+	return func() { _ = ln.Close(); <-done }, nil
+}
+
+func acceptLoop(ln net.Listener) {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			return err
+			return
 		}
 		open.Add(1)
 		go func() {
@@ -132,6 +155,43 @@ func reuse(ln net.Listener) string {
 
 type gnetBare struct {
 	gnet.BuiltinEventEngine
+}
+
+// booted is a gnet handler that hands its engine over once it serves.
+type booted struct {
+	gnet.EventHandler
+	eng chan gnet.Engine
+}
+
+func (b *booted) OnBoot(eng gnet.Engine) gnet.Action {
+	b.eng <- eng
+	return b.EventHandler.OnBoot(eng)
+}
+
+// stopper returns a stop function: shutdown, given 10 s, then the wait
+// for done (when not nil).
+func stopper(shutdown func(context.Context) error, done <-chan error) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = shutdown(ctx)
+		if done != nil {
+			<-done
+		}
+	}
+}
+
+// runGnet runs h on addr until stop.
+func runGnet(h gnet.EventHandler, addr string, opts ...gnet.Option) (func(), error) {
+	b := &booted{EventHandler: h, eng: make(chan gnet.Engine, 1)}
+	done := make(chan error, 1)
+	go func() { done <- gnet.Run(b, addr, opts...) }()
+	select {
+	case eng := <-b.eng:
+		return stopper(eng.Stop, done), nil
+	case err := <-done:
+		return nil, err
+	}
 }
 
 func (*gnetBare) OnOpen(gnet.Conn) ([]byte, gnet.Action) { open.Add(1); return nil, gnet.None }
@@ -163,12 +223,12 @@ func (*gnetBare) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-func serveGnet(framed bool) func(net.Listener) error {
-	return func(ln net.Listener) error {
+func serveGnet(framed bool) func(net.Listener) (func(), error) {
+	return func(ln net.Listener) (func(), error) {
 		addr := "tcp://" + reuse(ln)
 		opts := []gnet.Option{gnet.WithLogLevel(gnetlog.ErrorLevel), gnet.WithMulticore(true)}
 		if !framed {
-			return gnet.Run(&gnetBare{}, addr, opts...)
+			return runGnet(&gnetBare{}, addr, opts...)
 		}
 		h, err := gnetframe.NewHandler(gnetframe.Config{
 			Codec:   lengthprefix.U32BE,
@@ -177,9 +237,9 @@ func serveGnet(framed bool) func(net.Listener) error {
 			OnClose: func(*gnetframe.Conn, error) { open.Add(-1) },
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return gnet.Run(h, addr, opts...)
+		return runGnet(h, addr, opts...)
 	}
 }
 
@@ -212,11 +272,11 @@ func netpollBare(c netpoll.Connection) error {
 	return err
 }
 
-func serveNetpoll(framed bool) func(net.Listener) error {
-	return func(ln net.Listener) error {
+func serveNetpoll(framed bool) func(net.Listener) (func(), error) {
+	return func(ln net.Listener) (func(), error) {
 		nln, err := netpoll.CreateListener("tcp", reuse(ln))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var loop netpoll.EventLoop
 		if framed {
@@ -231,9 +291,11 @@ func serveNetpoll(framed bool) func(net.Listener) error {
 				netpoll.WithOnConnect(netpollBareConnect))
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return loop.Serve(nln)
+		done := make(chan error, 1)
+		go func() { done <- loop.Serve(nln) }()
+		return stopper(loop.Shutdown, done), nil
 	}
 }
 
@@ -280,8 +342,8 @@ func (s *nbioBare) onData(c *nbio.Conn, data []byte) {
 	}
 }
 
-func serveNbio(framed bool) func(net.Listener) error {
-	return func(ln net.Listener) error {
+func serveNbio(framed bool) func(net.Listener) (func(), error) {
+	return func(ln net.Listener) (func(), error) {
 		nbiolog.SetLevel(nbiolog.LevelError)
 		g := nbio.NewEngine(nbio.Config{Network: "tcp", Addrs: []string{reuse(ln)}})
 		if framed {
@@ -292,17 +354,29 @@ func serveNbio(framed bool) func(net.Listener) error {
 				OnClose: func(*nbioframe.Conn, error) { open.Add(-1) },
 			})
 			if err != nil {
-				return err
+				return nil, err
 			}
 		} else {
-			g.OnOpen(func(c *nbio.Conn) { open.Add(1); c.SetSession(&nbioBare{}) })
-			g.OnData(func(c *nbio.Conn, data []byte) { c.Session().(*nbioBare).onData(c, data) })
-			g.OnClose(func(*nbio.Conn, error) { open.Add(-1) })
+			// nbio opens a connection on one goroutine and reads it on
+			// another, ordered by epoll, which Go's memory model does not
+			// see: the session is handed over through a sync.Map, as the
+			// adapter does.
+			var opening sync.Map
+			g.OnOpen(func(c *nbio.Conn) { open.Add(1); opening.Store(c, &nbioBare{}) })
+			g.OnData(func(c *nbio.Conn, data []byte) {
+				s, ok := c.Session().(*nbioBare)
+				if !ok {
+					v, _ := opening.LoadAndDelete(c)
+					s = v.(*nbioBare)
+					c.SetSession(s)
+				}
+				s.onData(c, data)
+			})
+			g.OnClose(func(c *nbio.Conn, _ error) { open.Add(-1); opening.Delete(c) })
 		}
 		if err := g.Start(); err != nil {
-			return err
+			return nil, err
 		}
-		g.Wait()
-		return nil
+		return stopper(g.Shutdown, nil), nil
 	}
 }

@@ -20,16 +20,23 @@
 // Callbacks run on the connection's event loop, one at a time: a slow
 // OnFrame holds the loop, which reads nothing meanwhile, so the kernel's
 // buffers fill and TCP pushes back on the peers; the adapter queues no
-// frame.
+// inbound frame.
+//
+// WriteFrame, BufferFrame and Close may be called from any goroutine (a
+// worker that OnFrame handed a request to, say), unlike gnet's own Write
+// and Writev, which must run on the loop: during a round of callbacks, a
+// frame is queued and the round's end writes the queue on the loop;
+// between rounds, WriteFrame copies the frame and hands it to the loop
+// (gnet's AsyncWrite) without waiting, so that a callback of another
+// connection on the same loop can write to this one.
 package gnetframe
 
 import (
-	"bytes"
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/framekit/framekit/eventloop/internal/loopcore"
 	"github.com/framekit/framekit/framing"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -48,7 +55,8 @@ type Config struct {
 	OnOpen func(c *Conn)
 	// OnFrame is called with each frame. Required.
 	OnFrame func(c *Conn, frame []byte)
-	// OnClose, when set, is called once when a connection ends, with why:
+	// OnClose, when set, is called once when a connection ends, on the
+	// loop, with why:
 	// io.EOF (the peer closed between frames), an *framing.UnexpectedEOFError
 	// (it closed inside a frame), the fatal framing error that made the
 	// adapter close it (too large, corrupt, slow peer, budget), the
@@ -61,42 +69,38 @@ type Config struct {
 // in a handler of your own to add OnBoot, OnTick or OnShutdown.
 type Handler struct {
 	gnet.BuiltinEventEngine
-	cfg     Config
-	wenc    framing.WrapEncoder
-	stats   *framing.Stats
-	guarded bool
-	pool    sync.Pool // *framing.Deframer of idle connections
+	l *loopcore.Loop[*Conn]
 }
 
 // NewHandler returns a Handler for cfg.
 func NewHandler(cfg Config) (*Handler, error) {
-	if cfg.Codec == nil || cfg.OnFrame == nil {
-		return nil, &framing.ConfigError{Codec: "gnetframe", Reason: "Config needs a Codec and OnFrame"}
+	l, err := loopcore.New("gnetframe", loopcore.Config[*Conn](cfg), true)
+	if err != nil {
+		return nil, err
 	}
-	h := &Handler{cfg: cfg}
-	h.wenc, _ = cfg.Codec.(framing.WrapEncoder)
-	if o := cfg.Options; o != nil {
-		h.stats = o.Stats
-		h.guarded = o.FrameTimeout > 0 || o.MinRate > 0
-	}
-	return h, nil
+	l.AfterFrame = (*Conn).writeFull
+	l.Fire = (*Conn).fire
+	return &Handler{l: l}, nil
 }
 
-// Conn is a framed gnet connection. Its methods other than
-// AsyncWriteFrame must be called on the connection's event loop (inside
-// the Config's callbacks), as gnet's own.
+// Conn is a framed gnet connection. Context, SetContext and the methods
+// of gnet.Conn must be called on the connection's event loop (inside the
+// Config's callbacks), as gnet's own; WriteFrame, BufferFrame,
+// AsyncWriteFrame and Close from any goroutine.
 type Conn struct {
 	gnet.Conn
-	h      *Handler
-	d      *framing.Deframer // nil while idle (pooled)
-	offset int64             // stream offset, while d is nil
-	want   int               // bytes gnet must hold before decoding again
-	ended  bool
-	fired  atomic.Bool // the guard's timer fired
-	timer  *time.Timer // the slow-peer guard, only mid-frame
-	at     time.Time   // its deadline
-	out    *batch      // frames buffered by BufferFrame, until the round ends
-	ctx    any
+	l   *loopcore.Loop[*Conn]
+	s   loopcore.Stream
+	ctx any
+
+	wmu    sync.Mutex      // guards the fields below
+	out    *loopcore.Batch // frames queued in the round
+	data   []byte          // the round's bytes: payloads in them live until it ends
+	async  int             // frames handed to the loop and not yet written
+	inside bool            // the loop is in a round of this connection's callbacks
+	closed bool            // the connection ended: writes fail
+
+	fired atomic.Bool // the guard's timer fired
 }
 
 // Context returns the value set with SetContext.
@@ -108,10 +112,14 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 
 // OnOpen implements gnet.EventHandler.
 func (h *Handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	c := &Conn{Conn: gc, h: h, want: 1}
+	c := &Conn{Conn: gc, l: h.l}
 	gc.SetContext(c)
-	if h.cfg.OnOpen != nil {
-		h.cfg.OnOpen(c)
+	if h.l.OnOpen != nil {
+		c.begin(nil)
+		h.l.OnOpen(c)
+		if c.end() != nil || c.s.Closing() {
+			return nil, gnet.Close
+		}
 	}
 	return nil, gnet.None
 }
@@ -119,11 +127,11 @@ func (h *Handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 // OnTraffic implements gnet.EventHandler.
 func (h *Handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c := gc.Context().(*Conn)
-	if c.ended {
+	if c.s.Ended() {
 		_, _ = gc.Discard(-1)
 		return gnet.Close
 	}
-	if gc.InboundBuffered() < c.want && !c.fired.Load() {
+	if gc.InboundBuffered() < c.s.Want() && !c.fired.Load() {
 		return gnet.None // the frame is still incomplete: decode it once whole
 	}
 	return c.round(false)
@@ -132,211 +140,169 @@ func (h *Handler) OnTraffic(gc gnet.Conn) gnet.Action {
 // OnClose implements gnet.EventHandler.
 func (h *Handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c, _ := gc.Context().(*Conn)
-	if c == nil || c.ended {
+	if c == nil || c.s.Ended() {
+		return gnet.None
+	}
+	if c.s.Closing() || c.inRound() {
+		// Closed by the application, or by gnet inside a round, when a
+		// write failed: the loop's error says why.
+		c.finish(err)
 		return gnet.None
 	}
 	c.round(true)
-	if !c.ended {
-		c.finish(err) // unreachable: the end of the stream ends the Deframer
-	}
 	return gnet.None
-}
-
-// deframer returns the connection's Deframer, from the pool when idle.
-func (c *Conn) deframer() *framing.Deframer {
-	if c.d == nil {
-		d, _ := c.h.pool.Get().(*framing.Deframer)
-		if d == nil {
-			d = framing.NewDeframer(c.h.cfg.Codec, c.h.cfg.Options)
-			d.Hold()
-		}
-		d.Reset(c.offset)
-		c.d = d
-	}
-	return c.d
 }
 
 // round decodes the frames gnet holds and passes them on; at the end of
 // the stream (end), it reports how the stream ended.
 func (c *Conn) round(end bool) gnet.Action {
 	c.fired.Store(false)
-	d := c.deframer()
 	buf, _ := c.Conn.Peek(-1)
-	d.Push(buf)
-	if end {
-		d.End()
-	}
-	for {
-		f, err := d.Next()
-		if err == nil {
-			if c.h.cfg.Owned {
-				f = bytes.Clone(f)
+	c.begin(buf)
+	err := c.l.Decode(c, &c.s, buf, end)
+	werr := c.end() // the replies, before the frames they may refer to are dropped
+	switch {
+	case c.s.Ended():
+		return gnet.Close // gnet closed it when a write failed
+	case err == nil && werr == nil:
+		var n int
+		if n, err = c.l.Settle(c, &c.s, len(buf)); err == nil {
+			if n > 0 {
+				_, _ = c.Conn.Discard(n) // Discard(0) would drop everything
 			}
-			c.h.cfg.OnFrame(c, f)
-			if c.ended {
-				_ = c.flush()
-				return gnet.Close // OnFrame closed the connection
-			}
-			continue
+			return gnet.None
 		}
-		if err == framing.ErrNeedMore {
-			break
-		}
-		if framing.Classify(err) == framing.Rejected {
-			continue // a skipped frame: told to Options.OnReject
-		}
-		_ = c.flush() // the replies to the frames before the error
-		c.finish(err)
-		return gnet.Close
+	case err == loopcore.ErrClosing || err == nil:
+		err = nil // closed by OnFrame, or a failed write
 	}
-	if c.flush() != nil {
-		c.finish(nil)
-		return gnet.Close
-	}
-	if n := len(buf) - d.Held(); n > 0 {
-		_, _ = c.Conn.Discard(n) // Discard(0) would drop everything
-	}
-	c.want = d.Want()
-	if c.h.guarded && c.guard(d) {
-		return gnet.Close
-	}
-	if d.Idle() {
-		c.offset = d.Offset()
-		c.d = nil
-		c.h.pool.Put(d)
-	}
-	return gnet.None
+	c.finish(err)
+	return gnet.Close
 }
 
-// guard runs the slow-peer guard after a round: a timer only mid-frame.
-// It reports whether the peer was cut off.
-func (c *Conn) guard(d *framing.Deframer) bool {
-	at, mid, err := d.Guard(time.Now())
-	if err != nil {
-		c.finish(err)
-		return true
-	}
-	if !mid {
-		c.stopTimer()
-		return false
-	}
-	if c.timer == nil {
-		gc := c.Conn
-		c.timer = time.AfterFunc(time.Until(at), func() {
-			c.fired.Store(true)
-			_ = gc.Wake(nil)
-		})
-	} else if !at.Equal(c.at) {
-		c.timer.Reset(time.Until(at))
-	}
-	c.at = at
-	return false
-}
-
-func (c *Conn) stopTimer() {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+// fire is the guard's timer: the loop runs a round, which cuts the peer
+// off if its frame is still incomplete.
+func (c *Conn) fire() {
+	c.fired.Store(true)
+	_ = c.Conn.Wake(nil)
 }
 
 // finish ends the connection's framing with err and reports it once.
 func (c *Conn) finish(err error) {
-	if c.ended {
+	c.wmu.Lock()
+	c.closed = true
+	c.wmu.Unlock()
+	c.l.Finish(c, &c.s, err)
+}
+
+// inRound reports whether the loop is in a round of this connection.
+func (c *Conn) inRound() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.inside
+}
+
+// begin starts a round of callbacks over data: frames written meanwhile
+// are queued.
+func (c *Conn) begin(data []byte) {
+	c.wmu.Lock()
+	c.inside, c.data = true, data
+	c.wmu.Unlock()
+}
+
+// end ends the round: it writes the frames queued in it, on the loop.
+func (c *Conn) end() error {
+	c.wmu.Lock()
+	t := c.out
+	c.inside, c.data, c.out = false, nil, nil
+	c.wmu.Unlock()
+	if t == nil {
+		return nil
+	}
+	return t.Send(c.Conn.Writev) // gnet copies what the socket does not take
+}
+
+// writeFull writes the round's queue once it is large, on the loop.
+func (c *Conn) writeFull() {
+	c.wmu.Lock()
+	t := c.out
+	if t == nil || !t.Full() {
+		c.wmu.Unlock()
 		return
 	}
-	c.ended = true
-	c.stopTimer()
-	if c.d != nil {
-		c.d.Release()
-		c.d = nil
-	}
-	if errors.Is(err, framing.ErrReleased) {
-		err = nil
-	}
-	if c.h.cfg.OnClose != nil {
-		c.h.cfg.OnClose(c, err)
-	}
+	c.out = nil
+	c.wmu.Unlock()
+	_ = t.Send(c.Conn.Writev) // a failure closes the connection: OnClose reports it
 }
 
 // Close closes the connection after the frames written so far; OnClose
-// is called with nil. Inside OnFrame, no further frame is passed on.
+// is called with nil. Inside OnFrame, no further frame is passed on. Any
+// goroutine may call it.
 func (c *Conn) Close() error {
-	c.finish(nil)
-	return c.Conn.Close()
+	c.s.Close()
+	return c.Conn.Close() // gnet closes it on the loop
 }
 
 var errClosed = errors.New("gnetframe: connection closed")
 
-// scratch is a write's header and trailer and its vector, pooled so that
-// a write allocates nothing.
-type scratch struct {
-	b   []byte
-	iov [3][]byte
-}
-
-var scratches = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 64)} }}
-
-// WriteFrame writes p as one frame with gnet's vectored write: the
-// codec's header, p and its trailer, p not copied (what the socket does
-// not take at once, gnet copies into its outbound buffer). Call it on the
-// connection's event loop; from other goroutines, use AsyncWriteFrame.
+// WriteFrame writes p as one frame: the codec's header, p and its
+// trailer, with gnet's vectored write. Any goroutine may call it; frames
+// never interleave, and each goroutine's go out in order.
+//
+// During a round of callbacks (inside OnFrame, say), the frame is queued
+// and written with the others queued in the round, in one vectored write
+// when the round ends (or before, past 64 KiB): a payload of 2 KiB or
+// more that lies in the round's frames is referenced, others are copied.
+// Between rounds (from a worker goroutine, or from a callback of another
+// connection), the frame is copied and handed to the loop, and WriteFrame
+// returns before it is written: a write that fails then closes the
+// connection, and OnClose says why. AsyncWriteFrame hands a frame over
+// without the copy, and reports its outcome.
 func (c *Conn) WriteFrame(p []byte) error {
-	if c.ended {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
 		return errClosed
 	}
-	if err := c.flush(); err != nil { // frames buffered before it go first
-		return err
+	if c.inside && c.async == 0 {
+		return c.queue(p)
 	}
-	s := scratches.Get().(*scratch)
-	defer scratches.Put(s)
-	iov, err := c.h.encode(s, p)
+	// Frames handed over earlier go first: while any is on its way, a
+	// round's writes are handed over too.
+	b, err := c.l.Codec.AppendFrame(nil, p)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Conn.Writev(iov); err != nil {
-		return err
-	}
-	c.h.count(p)
-	return nil
-}
-
-// BufferFrame queues p as one frame, to go out with the other frames the
-// round's callbacks buffer in one vectored write when the round ends (the
-// replies to a burst of requests in one system call). Payloads under
-// 2 KiB are copied; larger ones are not, and must stay unchanged until the
-// round ends (a frame OnFrame was given does). Call it inside OnFrame.
-func (c *Conn) BufferFrame(p []byte) error {
-	if c.ended {
-		return errClosed
-	}
-	if c.out == nil {
-		c.out = batches.Get().(*batch)
-	}
-	if err := c.out.add(c.h.cfg.Codec, c.h.wenc, p, true); err != nil {
-		return err
-	}
-	c.h.count(p)
-	if c.out.full() {
-		return c.flush()
-	}
-	return nil
-}
-
-// flush writes the frames BufferFrame buffered, and gives the batch back
-// (an idle connection holds none).
-func (c *Conn) flush() error {
-	t := c.out
-	if t == nil {
+	c.async++
+	err = c.Conn.AsyncWrite(b, func(gnet.Conn, error) error {
+		c.wmu.Lock()
+		c.async--
+		c.wmu.Unlock()
 		return nil
+	})
+	if err != nil {
+		c.async--
+		return err
 	}
-	c.out = nil
-	var err error
-	if len(t.segs) > 0 {
-		_, err = c.Conn.Writev(t.vector()) // gnet copies what the socket does not take
+	c.l.Wrote(p)
+	return nil
+}
+
+// BufferFrame is WriteFrame, which on gnet already buffers the frames a
+// round's callbacks write and sends them in one vectored write when the
+// round ends (the replies to a burst of requests in one system call), as
+// BufferFrame does on the other adapters.
+func (c *Conn) BufferFrame(p []byte) error { return c.WriteFrame(p) }
+
+// queue adds p's frame to the round's queue. c.wmu is held.
+func (c *Conn) queue(p []byte) error {
+	if c.out == nil {
+		c.out = loopcore.NewBatch()
 	}
-	t.free()
-	return err
+	if err := c.out.Add(&c.l.Encoder, p, loopcore.Within(p, c.data)); err != nil {
+		return err
+	}
+	c.l.Wrote(p)
+	return nil
 }
 
 // AsyncWriteFrame queues p as one frame to be written by the connection's
@@ -344,49 +310,33 @@ func (c *Conn) flush() error {
 // concurrently never interleave. p must stay unchanged until done is
 // called (done may be nil) with the write's outcome, on the loop.
 func (c *Conn) AsyncWriteFrame(p []byte, done func(error)) error {
-	s := &scratch{}
-	iov, err := c.h.encode(s, p)
+	s := loopcore.NewScratch()
+	iov, err := c.l.Encode(s, p)
 	if err != nil {
+		s.Free()
 		return err
 	}
-	h := c.h
-	return c.Conn.AsyncWritev(iov, func(_ gnet.Conn, err error) error {
+	l := c.l
+	c.wmu.Lock()
+	c.async++ // the round's writes wait for it (see WriteFrame)
+	c.wmu.Unlock()
+	err = c.Conn.AsyncWritev(iov, func(_ gnet.Conn, err error) error {
+		c.wmu.Lock()
+		c.async--
+		c.wmu.Unlock()
+		s.Free()
 		if err == nil {
-			h.count(p)
+			l.Wrote(p)
 		}
 		if done != nil {
 			done(err)
 		}
 		return nil
 	})
-}
-
-// encode frames p into s: header, payload and trailer for a WrapEncoder,
-// else the whole frame.
-func (h *Handler) encode(s *scratch, p []byte) ([][]byte, error) {
-	if h.wenc == nil {
-		b, err := h.cfg.Codec.AppendFrame(s.b[:0], p)
-		if err != nil {
-			return nil, err
-		}
-		s.b = b
-		s.iov[0] = b
-		return s.iov[:1], nil
-	}
-	hdr, skip, err := h.wenc.AppendHeader(s.b[:0], p)
 	if err != nil {
-		return nil, err
+		c.wmu.Lock()
+		c.async--
+		c.wmu.Unlock()
 	}
-	n := len(hdr)
-	b := h.wenc.AppendTrailer(hdr, p)
-	s.b = b
-	s.iov[0], s.iov[1], s.iov[2] = b[:n:n], p[skip:], b[n:]
-	return s.iov[:], nil
-}
-
-func (h *Handler) count(p []byte) {
-	if h.stats != nil {
-		h.stats.FramesWritten.Add(1)
-		h.stats.BytesWritten.Add(int64(len(p)))
-	}
+	return err
 }

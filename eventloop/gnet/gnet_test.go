@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -42,28 +41,13 @@ func listenAddr(t *testing.T, eng gnet.Engine) string {
 }
 
 func start(t *testing.T, cfg looptest.Config) *looptest.Server {
-	ends := make(chan error, 1024)
-	var h *gnetframe.Handler
-	h, err := gnetframe.NewHandler(gnetframe.Config{
-		Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
-		OnFrame: func(c *gnetframe.Conn, f []byte) {
-			if string(f) == "fanout" {
-				fanout(c)
-				return
-			}
-			if cfg.Frame != nil {
-				cfg.Frame(f)
-			}
-			// Buffered, written when the round ends (fanout's writers
-			// write at once). A failed write (the peer gone) is seen by
-			// the client's checks, which read every echo.
-			_ = c.BufferFrame(f)
-		},
-		OnClose: func(_ *gnetframe.Conn, err error) { ends <- err },
-	})
+	e := looptest.NewEcho[*gnetframe.Conn](cfg)
+	h, err := gnetframe.NewHandler(gnetframe.Config{Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
+		OnFrame: e.OnFrame, OnClose: e.OnClose})
 	if err != nil {
 		t.Fatal(err)
 	}
+	counts := gnetframe.Count(h)
 	s := &server{Handler: h, eng: make(chan gnet.Engine, 1)}
 	stopped := make(chan error, 1)
 	go func() {
@@ -81,22 +65,7 @@ func start(t *testing.T, cfg looptest.Config) *looptest.Server {
 		_ = eng.Stop(ctx)
 		<-stopped
 	})
-	return &looptest.Server{Addr: listenAddr(t, eng), Ends: ends}
-}
-
-// fanout writes from many goroutines at once on one connection.
-func fanout(c *gnetframe.Conn) {
-	for w := 0; w < looptest.Fanout; w++ {
-		go func() {
-			for i := 0; i < looptest.FanoutFrames; i++ {
-				done := make(chan error, 1)
-				p := []byte("w" + strconv.Itoa(w) + ":" + strconv.Itoa(i) + ":")
-				if err := c.AsyncWriteFrame(p, func(err error) { done <- err }); err != nil || <-done != nil {
-					return
-				}
-			}
-		}()
-	}
+	return e.Server(listenAddr(t, eng), counts)
 }
 
 func TestGnet(t *testing.T) {

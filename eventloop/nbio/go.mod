@@ -4,11 +4,13 @@ go 1.22
 
 replace (
 	github.com/framekit/framekit => ../..
+	github.com/framekit/framekit/eventloop/internal/loopcore => ../internal/loopcore
 	github.com/framekit/framekit/eventloop/internal/looptest => ../internal/looptest
 )
 
 require (
 	github.com/framekit/framekit v0.0.0-00010101000000-000000000000
+	github.com/framekit/framekit/eventloop/internal/loopcore v0.0.0-00010101000000-000000000000
 	github.com/framekit/framekit/eventloop/internal/looptest v0.0.0-00010101000000-000000000000
 	github.com/lesismal/nbio v1.6.8
 )

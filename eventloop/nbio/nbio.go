@@ -24,12 +24,9 @@
 package nbioframe
 
 import (
-	"bytes"
 	"sync"
-	"sync/atomic"
-	"time"
-	"unsafe"
 
+	"github.com/framekit/framekit/eventloop/internal/loopcore"
 	"github.com/framekit/framekit/framing"
 	"github.com/lesismal/nbio"
 )
@@ -60,44 +57,37 @@ type Config struct {
 // Attach makes g frame every connection with cfg: it sets g's OnOpen,
 // OnData and OnClose handlers. Call it before g.Start.
 func Attach(g *nbio.Engine, cfg Config) error {
-	if cfg.Codec == nil || cfg.OnFrame == nil {
-		return &framing.ConfigError{Codec: "nbioframe", Reason: "Config needs a Codec and OnFrame"}
+	_, err := attach(g, cfg)
+	return err
+}
+
+func attach(g *nbio.Engine, cfg Config) (*loop, error) {
+	core, err := loopcore.New("nbioframe", loopcore.Config[*Conn](cfg), false)
+	if err != nil {
+		return nil, err
 	}
-	l := &loop{cfg: cfg}
-	l.wenc, _ = cfg.Codec.(framing.WrapEncoder)
-	if o := cfg.Options; o != nil {
-		l.stats = o.Stats
-		l.guarded = o.FrameTimeout > 0 || o.MinRate > 0
-	}
+	core.Fire = (*Conn).fired
+	l := &loop{Loop: core}
 	g.OnOpen(l.onOpen)
 	g.OnData(l.onData)
 	g.OnClose(l.onClose)
-	return nil
+	return l, nil
 }
 
 type loop struct {
-	cfg     Config
-	wenc    framing.WrapEncoder
-	stats   *framing.Stats
-	guarded bool
-	pool    sync.Pool // *framing.Deframer of idle connections
-	opening sync.Map  // *nbio.Conn -> *Conn, until its first event
+	*loopcore.Loop[*Conn]
+	opening sync.Map // *nbio.Conn -> *Conn, until its first event
 }
 
 // Conn is a framed nbio connection.
 type Conn struct {
 	*nbio.Conn
-	l       *loop
-	mu      sync.Mutex        // the reading side: OnData, OnClose and the guard's timer
-	d       *framing.Deframer // nil while idle (pooled)
-	offset  int64             // stream offset, while d is nil
-	timer   *time.Timer       // the slow-peer guard, only mid-frame
-	at      time.Time         // its deadline
-	out     *batch            // frames buffered by BufferFrame, until the round ends
-	data    []byte            // the bytes of the round, valid until it ends
-	ended   bool
-	closing atomic.Bool // Close was called
-	ctx     any
+	l    *loop
+	mu   sync.Mutex // the reading side: OnData, OnClose and the guard's timer
+	s    loopcore.Stream
+	out  *loopcore.Batch // frames buffered by BufferFrame, until the round ends
+	data []byte          // the bytes of the round, valid until it ends
+	ctx  any
 }
 
 // Context returns the value set with SetContext.
@@ -109,8 +99,8 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 
 func (l *loop) onOpen(nc *nbio.Conn) {
 	c := &Conn{Conn: nc, l: l}
-	if l.cfg.OnOpen != nil {
-		l.cfg.OnOpen(c)
+	if l.OnOpen != nil {
+		l.OnOpen(c)
 	}
 	// nbio opens a connection on one goroutine and reads it on another,
 	// ordered by epoll, which Go's memory model does not see: the Conn is
@@ -148,139 +138,57 @@ func (l *loop) onClose(nc *nbio.Conn, _ error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing.Load() {
-		c.finish(nil)
+	if c.s.Closing() {
+		c.l.Finish(c, &c.s, nil)
 		return
 	}
 	c.round(nil, true)
 }
 
-// deframer returns the connection's Deframer, from the pool when idle.
-func (c *Conn) deframer() *framing.Deframer {
-	if c.d == nil {
-		d, _ := c.l.pool.Get().(*framing.Deframer)
-		if d == nil {
-			d = framing.NewDeframer(c.l.cfg.Codec, c.l.cfg.Options)
-		}
-		d.Reset(c.offset)
-		c.d = d
-	}
-	return c.d
-}
-
 // round decodes data and passes its frames on; at the end of the stream
 // (end), it reports how the stream ended. c.mu is held.
 func (c *Conn) round(data []byte, end bool) {
-	if c.ended {
+	if c.s.Ended() {
 		return
 	}
-	d := c.deframer()
 	c.data = data
-	defer func() { c.data = nil }()
-	d.Push(data)
-	if end {
-		d.End()
-	}
-	for {
-		f, err := d.Next()
-		if err == nil {
-			if c.l.cfg.Owned {
-				f = bytes.Clone(f)
-			}
-			c.l.cfg.OnFrame(c, f)
-			if c.closing.Load() {
-				c.finish(nil) // OnFrame closed the connection
-				return
-			}
-			continue
-		}
-		if err == framing.ErrNeedMore {
-			break
-		}
-		if framing.Classify(err) == framing.Rejected {
-			continue // a skipped frame: told to Options.OnReject
-		}
-		_ = c.flush() // the replies to the frames before the error
-		c.fail(err)
-		return
-	}
+	err := c.l.Decode(c, &c.s, data, end)
 	_ = c.flush() // a failed write closes the conn: OnClose reports its end
-	if c.l.guarded && c.guard() {
+	c.data = nil
+	if err == nil {
+		if _, err = c.l.Settle(c, &c.s, len(data)); err == nil {
+			return
+		}
+	}
+	if err == loopcore.ErrClosing {
+		c.l.Finish(c, &c.s, nil) // OnFrame closed the connection
 		return
 	}
-	if d.Idle() {
-		c.offset = d.Offset()
-		c.d = nil
-		c.l.pool.Put(d)
-	}
-}
-
-// guard runs the slow-peer guard: a timer only mid-frame. It reports
-// whether the peer was cut off. c.mu is held.
-func (c *Conn) guard() bool {
-	at, mid, err := c.d.Guard(time.Now())
-	if err != nil {
-		c.fail(err)
-		return true
-	}
-	if !mid {
-		c.stopTimer()
-		return false
-	}
-	if c.timer == nil {
-		c.timer = time.AfterFunc(time.Until(at), c.fired)
-	} else if !at.Equal(c.at) {
-		c.timer.Reset(time.Until(at))
-	}
-	c.at = at
-	return false
+	c.fail(err)
 }
 
 // fired runs the guard when its timer fires.
 func (c *Conn) fired() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended || c.d == nil {
+	if c.s.Ended() {
 		return
 	}
-	c.timer = nil
-	c.guard()
-}
-
-func (c *Conn) stopTimer() {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
+	if err := c.l.Guard(c, &c.s); err != nil {
+		c.fail(err)
 	}
 }
 
 // fail ends the connection with a fatal framing error. c.mu is held.
 func (c *Conn) fail(err error) {
-	c.finish(err)
+	c.l.Finish(c, &c.s, err)
 	_ = c.Conn.CloseWithError(err)
-}
-
-// finish ends the connection's framing with err and reports it once.
-// c.mu is held.
-func (c *Conn) finish(err error) {
-	if c.ended {
-		return
-	}
-	c.ended = true
-	c.stopTimer()
-	if c.d != nil {
-		c.d.Release()
-		c.d = nil
-	}
-	if c.l.cfg.OnClose != nil {
-		c.l.cfg.OnClose(c, err)
-	}
 }
 
 // Close closes the connection; OnClose is called with nil. Inside
 // OnFrame, no further frame is passed on. Any goroutine may call it.
 func (c *Conn) Close() error {
-	c.closing.Store(true)
+	c.s.Close()
 	return c.Conn.Close()
 }
 
@@ -289,21 +197,17 @@ func (c *Conn) Close() error {
 // replies to a burst of requests in one system call). A payload of 2 KiB
 // or more that lies in the bytes nbio handed to this round (a frame
 // OnFrame was given, not reassembled) is not copied; others are. Call it
-// inside OnFrame;
-// frames written with WriteFrame meanwhile go out before those still
-// buffered.
+// inside OnFrame (from other goroutines, use WriteFrame); frames written
+// with WriteFrame meanwhile go out before those still buffered.
 func (c *Conn) BufferFrame(p []byte) error {
 	if c.out == nil {
-		c.out = batches.Get().(*batch)
+		c.out = loopcore.NewBatch()
 	}
-	if err := c.out.add(c.l.cfg.Codec, c.l.wenc, p, within(p, c.data)); err != nil {
+	if err := c.out.Add(&c.l.Encoder, p, loopcore.Within(p, c.data)); err != nil {
 		return err
 	}
-	if c.l.stats != nil {
-		c.l.stats.FramesWritten.Add(1)
-		c.l.stats.BytesWritten.Add(int64(len(p)))
-	}
-	if c.out.full() {
+	c.l.Wrote(p)
+	if c.out.Full() {
 		return c.flush()
 	}
 	return nil
@@ -317,69 +221,23 @@ func (c *Conn) flush() error {
 		return nil
 	}
 	c.out = nil
-	var err error
-	if len(t.segs) > 0 {
-		_, err = c.Conn.Writev(t.vector()) // nbio copies what the socket does not take
-	}
-	t.free()
-	return err
+	return t.Send(c.Conn.Writev) // nbio copies what the socket does not take
 }
-
-// scratch is a write's header and trailer and its vector, pooled so that
-// a write allocates nothing.
-type scratch struct {
-	b   []byte
-	iov [3][]byte
-}
-
-var scratches = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 64)} }}
 
 // WriteFrame writes p as one frame with nbio's vectored write: the
 // codec's header, p and its trailer, p not copied (what the socket does
 // not take at once, nbio copies into its write queue). Any goroutine may
 // call it; frames never interleave.
 func (c *Conn) WriteFrame(p []byte) error {
-	s := scratches.Get().(*scratch)
-	defer scratches.Put(s)
-	var iov [][]byte
-	if c.l.wenc == nil {
-		b, err := c.l.cfg.Codec.AppendFrame(s.b[:0], p)
-		if err != nil {
-			return err
-		}
-		s.b = b
-		s.iov[0] = b
-		iov = s.iov[:1]
-	} else {
-		hdr, skip, err := c.l.wenc.AppendHeader(s.b[:0], p)
-		if err != nil {
-			return err
-		}
-		n := len(hdr)
-		b := c.l.wenc.AppendTrailer(hdr, p)
-		s.b = b
-		s.iov[0], s.iov[1], s.iov[2] = b[:n:n], p[skip:], b[n:]
-		iov = s.iov[:]
-		if len(iov[2]) == 0 {
-			iov = iov[:2]
-		}
+	s := loopcore.NewScratch()
+	defer s.Free()
+	iov, err := c.l.Encode(s, p)
+	if err != nil {
+		return err
 	}
 	if _, err := c.Conn.Writev(iov); err != nil {
 		return err
 	}
-	if c.l.stats != nil {
-		c.l.stats.FramesWritten.Add(1)
-		c.l.stats.BytesWritten.Add(int64(len(p)))
-	}
+	c.l.Wrote(p)
 	return nil
-}
-
-// within reports whether p lies inside buf.
-func within(p, buf []byte) bool {
-	if len(p) == 0 || len(buf) == 0 {
-		return false
-	}
-	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-	b := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
-	return a >= b && a+uintptr(len(p)) <= b+uintptr(len(buf))
 }

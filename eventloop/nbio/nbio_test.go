@@ -2,7 +2,6 @@ package nbioframe_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,25 +12,10 @@ import (
 )
 
 func start(t *testing.T, cfg looptest.Config) *looptest.Server {
-	ends := make(chan error, 1024)
+	e := looptest.NewEcho[*nbioframe.Conn](cfg)
 	g := nbio.NewEngine(nbio.Config{Network: "tcp", Addrs: []string{"127.0.0.1:0"}, NPoller: 1})
-	err := nbioframe.Attach(g, nbioframe.Config{
-		Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
-		OnFrame: func(c *nbioframe.Conn, f []byte) {
-			if string(f) == "fanout" {
-				fanout(c)
-				return
-			}
-			if cfg.Frame != nil {
-				cfg.Frame(f)
-			}
-			// Buffered, written when the round ends (fanout's writers
-			// write at once). A failed write (the peer gone) is seen by
-			// the client's checks, which read every echo.
-			_ = c.BufferFrame(f)
-		},
-		OnClose: func(_ *nbioframe.Conn, err error) { ends <- err },
-	})
+	counts, err := nbioframe.AttachCounted(g, nbioframe.Config{Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
+		OnFrame: e.OnFrame, OnClose: e.OnClose})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,20 +27,7 @@ func start(t *testing.T, cfg looptest.Config) *looptest.Server {
 		defer cancel()
 		_ = g.Shutdown(ctx)
 	})
-	return &looptest.Server{Addr: g.Addrs[0], Ends: ends}
-}
-
-// fanout writes from many goroutines at once on one connection.
-func fanout(c *nbioframe.Conn) {
-	for w := 0; w < looptest.Fanout; w++ {
-		go func() {
-			for i := 0; i < looptest.FanoutFrames; i++ {
-				if c.WriteFrame([]byte("w"+strconv.Itoa(w)+":"+strconv.Itoa(i)+":")) != nil {
-					return
-				}
-			}
-		}()
-	}
+	return e.Server(g.Addrs[0], counts)
 }
 
 func TestMain(m *testing.M) {

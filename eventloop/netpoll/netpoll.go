@@ -3,15 +3,14 @@
 package netpollframe
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
+	"github.com/framekit/framekit/eventloop/internal/loopcore"
 	"github.com/framekit/framekit/framing"
 )
 
@@ -43,25 +42,26 @@ type Config struct {
 // it serves; opts are netpoll's (WithOnConnect is the adapter's own: use
 // Config.OnOpen).
 func NewEventLoop(cfg Config, opts ...netpoll.Option) (netpoll.EventLoop, error) {
-	if cfg.Codec == nil || cfg.OnFrame == nil {
-		return nil, &framing.ConfigError{Codec: "netpollframe", Reason: "Config needs a Codec and OnFrame"}
-	}
-	l := &loop{cfg: cfg}
-	l.wenc, _ = cfg.Codec.(framing.WrapEncoder)
-	if o := cfg.Options; o != nil {
-		l.stats = o.Stats
-		l.guarded = o.FrameTimeout > 0 || o.MinRate > 0
-	}
-	opts = append(opts, netpoll.WithOnConnect(l.onConnect))
-	return netpoll.NewEventLoop(l.onRequest, opts...)
+	el, _, err := newEventLoop(cfg, opts...)
+	return el, err
 }
 
-type loop struct {
-	cfg     Config
-	wenc    framing.WrapEncoder
-	stats   *framing.Stats
-	guarded bool
-	pool    sync.Pool // *framing.Deframer of idle connections
+func newEventLoop(cfg Config, opts ...netpoll.Option) (netpoll.EventLoop, *loopcore.Loop[*Conn], error) {
+	l, err := loopcore.New("netpollframe", loopcore.Config[*Conn](cfg), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	onConnect := func(ctx context.Context, nc netpoll.Connection) context.Context {
+		c := &Conn{Connection: nc, l: l}
+		_ = nc.AddCloseCallback(c.closed)
+		if l.OnOpen != nil {
+			l.OnOpen(c)
+		}
+		return context.WithValue(ctx, connKey{}, c)
+	}
+	opts = append(opts, netpoll.WithOnConnect(onConnect))
+	el, err := netpoll.NewEventLoop(onRequest, opts...)
+	return el, l, err
 }
 
 type connKey struct{}
@@ -69,16 +69,11 @@ type connKey struct{}
 // Conn is a framed netpoll connection.
 type Conn struct {
 	netpoll.Connection
-	l        *loop
-	mu       sync.Mutex        // the reading side: OnRequest against the close callback
-	wmu      sync.Mutex        // one writer at a time on netpoll's Writer
-	d        *framing.Deframer // nil while idle (pooled)
-	offset   int64             // stream offset, while d is nil
-	want     int               // bytes netpoll must hold before decoding again
-	at       time.Time         // the slow-peer guard's deadline, mid-frame
-	ended    bool
-	closing  atomic.Bool // Close was called
-	buffered bool        // frames are buffered in netpoll's Writer (under wmu)
+	l        *loopcore.Loop[*Conn]
+	mu       sync.Mutex // the reading side: OnRequest against the close callback
+	s        loopcore.Stream
+	wmu      sync.Mutex // one writer at a time on netpoll's Writer
+	buffered bool       // frames are buffered in netpoll's Writer (under wmu)
 	ctx      any
 }
 
@@ -88,20 +83,11 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext attaches a value of the application's to the connection.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
-func (l *loop) onConnect(ctx context.Context, nc netpoll.Connection) context.Context {
-	c := &Conn{Connection: nc, l: l, want: 1}
-	_ = nc.AddCloseCallback(c.closed)
-	if l.cfg.OnOpen != nil {
-		l.cfg.OnOpen(c)
-	}
-	return context.WithValue(ctx, connKey{}, c)
-}
-
 // onRequest decodes what netpoll buffered. Between frames it returns (an
 // idle connection holds no goroutine); inside a frame it waits for the
 // rest on this goroutine, as netpoll's OnRequest must consume what it is
 // given, with the read deadline at the slow-peer guard's.
-func (l *loop) onRequest(ctx context.Context, nc netpoll.Connection) error {
+func onRequest(ctx context.Context, nc netpoll.Connection) error {
 	c, _ := ctx.Value(connKey{}).(*Conn)
 	if c == nil {
 		return nil
@@ -113,12 +99,15 @@ func (l *loop) onRequest(ctx context.Context, nc netpoll.Connection) error {
 			return nil
 		}
 		end := false
-		if n < c.want {
-			if l.guarded {
-				_ = nc.SetReadDeadline(c.at)
+		c.mu.Lock()
+		want, at := c.s.Want(), c.s.Deadline()
+		c.mu.Unlock()
+		if n < want {
+			if !at.IsZero() {
+				_ = nc.SetReadDeadline(at)
 			}
-			_, err := r.Peek(c.want)
-			if l.guarded {
+			_, err := r.Peek(want)
+			if !at.IsZero() {
 				_ = nc.SetReadDeadline(time.Time{})
 			}
 			if err != nil && !errors.Is(err, netpoll.ErrReadTimeout) {
@@ -127,7 +116,7 @@ func (l *loop) onRequest(ctx context.Context, nc netpoll.Connection) error {
 		}
 		c.mu.Lock()
 		c.round(r, end)
-		ended := c.ended
+		ended := c.s.Ended()
 		c.mu.Unlock()
 		if ended {
 			return nc.Close()
@@ -135,76 +124,32 @@ func (l *loop) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	}
 }
 
-// deframer returns the connection's Deframer, from the pool when idle.
-func (c *Conn) deframer() *framing.Deframer {
-	if c.d == nil {
-		d, _ := c.l.pool.Get().(*framing.Deframer)
-		if d == nil {
-			d = framing.NewDeframer(c.l.cfg.Codec, c.l.cfg.Options)
-			d.Hold()
-		}
-		d.Reset(c.offset)
-		c.d = d
-	}
-	return c.d
-}
-
 // round decodes the frames netpoll holds and passes them on; at the end
-// of the stream (end), it reports how the stream ended.
+// of the stream (end), it reports how the stream ended. c.mu is held.
 func (c *Conn) round(r netpoll.Reader, end bool) {
-	if c.ended {
+	if c.s.Ended() {
 		_ = r.Skip(r.Len())
 		return
 	}
-	d := c.deframer()
 	buf, _ := r.Peek(r.Len())
-	d.Push(buf)
-	if end {
-		d.End()
-	}
-	for {
-		f, err := d.Next()
-		if err == nil {
-			if c.l.cfg.Owned {
-				f = bytes.Clone(f)
-			}
-			c.l.cfg.OnFrame(c, f)
-			if c.closing.Load() {
-				c.finish(nil) // OnFrame closed the connection
-				return
-			}
-			continue
-		}
-		if err == framing.ErrNeedMore {
-			break
-		}
-		if framing.Classify(err) == framing.Rejected {
-			continue // a skipped frame: told to Options.OnReject
-		}
-		_ = c.Flush() // the replies to the frames before the error
-		c.finish(err)
-		return
-	}
+	err := c.l.Decode(c, &c.s, buf, end)
 	// Replies buffered by the callbacks go out before the frames they
 	// may link to are released. A flush fails only on a connection
 	// netpoll has closed, whose end the reading side reports.
 	_ = c.Flush()
-	_ = r.Skip(len(buf) - d.Held())
-	_ = r.Release()
-	c.want = d.Want()
-	if c.l.guarded {
-		at, _, err := d.Guard(time.Now())
-		if err != nil {
-			c.finish(err)
+	if err == nil {
+		var n int
+		n, err = c.l.Settle(c, &c.s, len(buf))
+		_ = r.Skip(n)
+		_ = r.Release()
+		if err == nil {
 			return
 		}
-		c.at = at
 	}
-	if d.Idle() {
-		c.offset = d.Offset()
-		c.d = nil
-		c.l.pool.Put(d)
+	if err == loopcore.ErrClosing {
+		err = nil // OnFrame closed the connection
 	}
+	c.l.Finish(c, &c.s, err)
 }
 
 // closed is netpoll's close callback. A connection closed between frames
@@ -214,41 +159,20 @@ func (c *Conn) closed(netpoll.Connection) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.closing.Load():
-		c.finish(nil)
-	case c.d == nil || c.d.Idle():
-		c.finish(io.EOF)
+	case c.s.Closing():
+		c.l.Finish(c, &c.s, nil)
+	case !c.s.Busy():
+		c.l.Finish(c, &c.s, io.EOF)
 	}
 	return nil
 }
 
-// finish ends the connection's framing with err and reports it once.
-func (c *Conn) finish(err error) {
-	if c.ended {
-		return
-	}
-	c.ended = true
-	if c.d != nil {
-		c.d.Release()
-		c.d = nil
-	}
-	if c.l.cfg.OnClose != nil {
-		c.l.cfg.OnClose(c, err)
-	}
-}
-
 // Close closes the connection; OnClose is called with nil. Inside
-// OnFrame, no further frame is passed on.
+// OnFrame, no further frame is passed on. Any goroutine may call it.
 func (c *Conn) Close() error {
-	c.closing.Store(true)
+	c.s.Close()
 	return c.Connection.Close()
 }
-
-// scratch is a write's header and trailer, pooled so that a write
-// allocates nothing.
-type scratch struct{ b []byte }
-
-var scratches = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 64)} }}
 
 // WriteFrame writes p as one frame: the codec's header and trailer in
 // memory netpoll allocates, p linked into its output buffer (netpoll
@@ -295,40 +219,27 @@ func (c *Conn) Flush() error {
 
 // put appends p's frame to netpoll's output buffer. c.wmu is held.
 func (c *Conn) put(p []byte) error {
-	s := scratches.Get().(*scratch)
-	defer scratches.Put(s)
+	s := loopcore.NewScratch()
+	defer s.Free()
+	iov, err := c.l.Encode(s, p)
+	if err != nil {
+		return err
+	}
 	w := c.Connection.Writer()
-	if c.l.wenc == nil {
-		b, err := c.l.cfg.Codec.AppendFrame(s.b[:0], p)
-		if err != nil {
+	if err := writeCopy(w, iov[0]); err != nil {
+		return err
+	}
+	if len(iov) > 1 { // header, payload linked, trailer
+		if _, err := w.WriteBinary(iov[1]); err != nil {
 			return err
 		}
-		s.b = b
-		if err := writeCopy(w, b); err != nil {
-			return err
-		}
-	} else {
-		hdr, skip, err := c.l.wenc.AppendHeader(s.b[:0], p)
-		if err != nil {
-			return err
-		}
-		n := len(hdr)
-		b := c.l.wenc.AppendTrailer(hdr, p)
-		s.b = b
-		if err := writeCopy(w, b[:n]); err != nil {
-			return err
-		}
-		if _, err := w.WriteBinary(p[skip:]); err != nil {
-			return err
-		}
-		if err := writeCopy(w, b[n:]); err != nil {
-			return err
+		if len(iov) > 2 {
+			if err := writeCopy(w, iov[2]); err != nil {
+				return err
+			}
 		}
 	}
-	if c.l.stats != nil {
-		c.l.stats.FramesWritten.Add(1)
-		c.l.stats.BytesWritten.Add(int64(len(p)))
-	}
+	c.l.Wrote(p)
 	return nil
 }
 

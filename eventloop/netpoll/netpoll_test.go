@@ -4,7 +4,6 @@ package netpollframe_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,25 +13,9 @@ import (
 )
 
 func start(t *testing.T, cfg looptest.Config) *looptest.Server {
-	ends := make(chan error, 1024)
-	loop, err := netpollframe.NewEventLoop(netpollframe.Config{
-		Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
-		OnFrame: func(c *netpollframe.Conn, f []byte) {
-			if string(f) == "fanout" {
-				fanout(c)
-				return
-			}
-			if cfg.Frame != nil {
-				cfg.Frame(f)
-			}
-			// A failed write (the peer gone) is seen by the client's
-			// checks, which read every echo.
-			// Buffered, flushed by the adapter at the end of the round
-			// (fanout's writers use WriteFrame).
-			_ = c.BufferFrame(f)
-		},
-		OnClose: func(_ *netpollframe.Conn, err error) { ends <- err },
-	})
+	e := looptest.NewEcho[*netpollframe.Conn](cfg)
+	loop, counts, err := netpollframe.NewEventLoopCounted(netpollframe.Config{Codec: cfg.Codec, Options: cfg.Options, Owned: cfg.Owned,
+		OnFrame: e.OnFrame, OnClose: e.OnClose})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,20 +31,7 @@ func start(t *testing.T, cfg looptest.Config) *looptest.Server {
 		_ = loop.Shutdown(ctx)
 		<-stopped
 	})
-	return &looptest.Server{Addr: ln.Addr().String(), Ends: ends}
-}
-
-// fanout writes from many goroutines at once on one connection.
-func fanout(c *netpollframe.Conn) {
-	for w := 0; w < looptest.Fanout; w++ {
-		go func() {
-			for i := 0; i < looptest.FanoutFrames; i++ {
-				if c.WriteFrame([]byte("w"+strconv.Itoa(w)+":"+strconv.Itoa(i)+":")) != nil {
-					return
-				}
-			}
-		}()
-	}
+	return e.Server(ln.Addr().String(), counts)
 }
 
 func TestNetpoll(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/delimiter"
+	"github.com/framekit/framekit/eventloop/internal/loopcore"
 	"github.com/framekit/framekit/framing"
 	"github.com/framekit/framekit/fuzz"
 	"github.com/framekit/framekit/lengthprefix"
@@ -35,14 +36,16 @@ type Config struct {
 	Frame func(frame []byte)
 }
 
-// Server is a running echo server: each frame it reads is written back as
-// a frame; a frame "fanout" is answered instead by Fanout goroutines
-// writing FanoutFrames frames "w<writer>:<seq>" each, at once, on the
-// same connection.
+// Server is a running echo server (see Echo): each frame it reads is
+// written back as a frame; a frame "fanout" is answered instead by Fanout
+// goroutines writing FanoutFrames frames "w<writer>:<seq>" each, at once,
+// on the same connection.
 type Server struct {
 	Addr string
 	// Ends receives each connection's end as the adapter reported it.
 	Ends <-chan error
+	// Counts are what the server's connections hold.
+	Counts *loopcore.Counts
 }
 
 // Fanout writers, FanoutFrames frames each.
@@ -70,6 +73,9 @@ func Run(t *testing.T, l Loop) {
 	t.Run("hostile", func(t *testing.T) { hostile(t, l) })
 	t.Run("truncation", func(t *testing.T) { truncation(t, l) })
 	t.Run("writers", func(t *testing.T) { writers(t, l) })
+	t.Run("foreign", func(t *testing.T) { foreign(t, l) })
+	t.Run("crosswrite", func(t *testing.T) { crossWrite(t, l) })
+	t.Run("idle", func(t *testing.T) { idle(t, l) })
 	t.Run("slowpeer", func(t *testing.T) { slowPeer(t, l) })
 	t.Run("backpressure", func(t *testing.T) { backpressure(t, l) })
 }
@@ -126,8 +132,9 @@ func dial(t *testing.T, addr string, codec framing.Codec, opts *framing.Options)
 	return c
 }
 
-// echo writes ps (from another goroutine) and reads them back.
-func echo(c *framing.Conn, ps [][]byte) ([][]byte, error) {
+// RoundTrip writes ps to an echo server (from another goroutine) and reads
+// them back.
+func RoundTrip(c *framing.Conn, ps [][]byte) ([][]byte, error) {
 	werr := make(chan error, 1)
 	go func() {
 		for _, p := range ps {
@@ -187,11 +194,11 @@ func conformance(t *testing.T, l Loop) {
 				}
 				ps := payloads(rng, n, max)
 				c := dial(t, p.Addr(), cd.Codec, nil)
-				got, err := echo(c, ps)
+				got, err := RoundTrip(c, ps)
 				if err != nil {
 					t.Fatalf("%s: %v after %d frames", name, err, len(got))
 				}
-				if diff := cmp.Diff(ps, got); diff != "" {
+				if diff := DiffFrames(ps, got); diff != "" {
 					t.Fatalf("%s: echoed frames differ (-sent +got):\n%s", name, diff)
 				}
 				_ = c.Close()
@@ -215,6 +222,21 @@ func conformance(t *testing.T, l Loop) {
 			}
 		}
 	}
+}
+
+// DiffFrames compares frames with bytes.Equal (cmp reflects over every
+// byte: seconds for a megabyte) and diffs the first that differ; "" when
+// got is want.
+func DiffFrames(want, got [][]byte) string {
+	for k := range want {
+		if k >= len(got) || !bytes.Equal(want[k], got[k]) {
+			return fmt.Sprintf("frame %d of %d:\n%s", k, len(want), cmp.Diff(want[k:k+1], got[k:min(k+1, len(got))]))
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d frames, want %d", len(got), len(want))
+	}
+	return ""
 }
 
 // limits: frames under, at and over the limit, under Fail (the
@@ -374,13 +396,17 @@ func truncation(t *testing.T, l Loop) {
 }
 
 // writers: 64 goroutines write on one client connection and every frame
-// comes back whole, each writer's in order; then 64 goroutines of the
-// server write at once on one connection (Server's fanout) and the client
-// gets every frame whole, each writer's in order.
+// comes back whole, each writer's in order; meanwhile 64 goroutines of
+// the server (Server's fanout, started by the first frame) write on the
+// same connection, racing with the loop's rounds of echoes, and the
+// client gets their frames whole too, each writer's in order.
 func writers(t *testing.T, l Loop) {
 	const n, per = 64, 40
 	s := l.Start(t, Config{Codec: lengthprefix.U32BE})
 	c := dial(t, s.Addr, lengthprefix.U32BE, nil)
+	if err := c.WriteFrame([]byte("fanout")); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < n; w++ {
 		wg.Add(1)
@@ -396,37 +422,172 @@ func writers(t *testing.T, l Loop) {
 			}
 		}()
 	}
-	check := func(total, writers, each int) {
-		t.Helper()
-		next := make([]int, writers)
-		for k := 0; k < total; k++ {
-			f, err := c.ReadFrame()
-			if err != nil {
-				t.Fatalf("frame %d: %v", k, err)
-			}
-			var w, i int
-			if _, err := fmt.Sscanf(strings.TrimPrefix(string(f), "w"), "%d:%d:", &w, &i); err != nil || w < 0 || w >= writers {
-				t.Fatalf("frame %d is not a whole frame: %.40q", k, f)
-			}
-			if i != next[w] {
-				t.Fatalf("writer %d: frame %d arrived when %d was due", w, i, next[w])
-			}
-			next[w]++
+	echoed, fanned := make([]int, n), make([]int, Fanout)
+	for k := 0; k < n*per+Fanout*FanoutFrames; k++ {
+		f, err := c.ReadFrame()
+		if err != nil {
+			t.Fatalf("frame %d: %v", k, err)
 		}
-		if diff := cmp.Diff(slicesOf(writers, each), next); diff != "" {
-			t.Fatalf("frames per writer (-want +got):\n%s", diff)
+		next := echoed
+		if bytes.HasPrefix(f, []byte("w")) {
+			next, f = fanned, f[1:]
 		}
+		var w, i int
+		if _, err := fmt.Sscanf(string(f), "%d:%d:", &w, &i); err != nil || w < 0 || w >= len(next) {
+			t.Fatalf("frame %d is not a whole frame: %.40q", k, f)
+		}
+		if i != next[w] {
+			t.Fatalf("writer %d: frame %d arrived when %d was due", w, i, next[w])
+		}
+		next[w]++
 	}
-	check(n*per, n, per)
 	wg.Wait()
-	if err := c.WriteFrame([]byte("fanout")); err != nil {
-		t.Fatal(err)
+	if diff := cmp.Diff(slicesOf(n, per), echoed); diff != "" {
+		t.Fatalf("frames echoed per client writer (-want +got):\n%s", diff)
 	}
-	check(Fanout*FanoutFrames, Fanout, FanoutFrames)
+	if diff := cmp.Diff(slicesOf(Fanout, FanoutFrames), fanned); diff != "" {
+		t.Fatalf("frames per server writer (-want +got):\n%s", diff)
+	}
 	_ = c.Close()
 	if err := end(t, s); err != io.EOF {
 		t.Fatalf("connection ended with %v, want io.EOF", err)
 	}
+}
+
+// foreign: WriteFrame and Close called by a goroutine of the
+// application's, not the loop's (Server's "bye"): the frame arrives,
+// then the connection closes, and its end is reported as nil.
+func foreign(t *testing.T, l Loop) {
+	s := l.Start(t, Config{Codec: lengthprefix.U32BE})
+	for i := 0; i < 20; i++ {
+		c := dial(t, s.Addr, lengthprefix.U32BE, nil)
+		for _, p := range []string{"hello", "bye"} {
+			if err := c.WriteFrame([]byte(p)); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := c.ReadFrame(); err != nil || string(f) != p {
+				t.Fatalf("conn %d: %q, %v; want %q", i, f, err, p)
+			}
+		}
+		if f, err := c.ReadFrame(); err != io.EOF {
+			t.Fatalf("conn %d after bye: %q, %v; want io.EOF", i, f, err)
+		}
+		if err := end(t, s); err != nil {
+			t.Fatalf("conn %d closed by the server ended with %v, want nil", i, err)
+		}
+		_ = c.Close()
+	}
+}
+
+// crossWrite: OnFrame of one connection writes to others (Server's
+// "poke" to the connections that sent "hold"), which on a single-loop
+// server are on the same loop, between their own rounds: every frame
+// arrives, in order, and nothing waits on the loop that runs the callback.
+func crossWrite(t *testing.T, l Loop) {
+	s := l.Start(t, Config{Codec: lengthprefix.U32BE})
+	read := func(c *framing.Conn, want string) {
+		t.Helper()
+		if f, err := c.ReadFrame(); err != nil || string(f) != want {
+			t.Fatalf("%q, %v; want %q", f, err, want)
+		}
+	}
+	held := make([]*framing.Conn, 3)
+	for i := range held {
+		held[i] = dial(t, s.Addr, lengthprefix.U32BE, nil)
+		if err := held[i].WriteFrame([]byte("hold")); err != nil {
+			t.Fatal(err)
+		}
+		read(held[i], "hold")
+	}
+	poker := dial(t, s.Addr, lengthprefix.U32BE, nil)
+	const pokes = 20
+	for i := 0; i < pokes; i++ {
+		if err := poker.WriteFrame([]byte("poke")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < pokes; i++ {
+		read(poker, "poke")
+	}
+	for _, c := range held {
+		for i := 0; i < pokes; i++ {
+			read(c, "poked")
+		}
+		// and the connection still echoes, after what others wrote to it
+		if err := c.WriteFrame([]byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		read(c, "after")
+	}
+}
+
+// idle: an idle connection holds no Deframer and no armed slow-peer
+// guard (no timer). 1,000 connections that each had a frame echoed hold
+// none; after every other one sent half a frame, exactly those hold one
+// of each; once their frames are complete, none again.
+func idle(t *testing.T, l Loop) {
+	const conns = 1000
+	s := l.Start(t, Config{Codec: lengthprefix.U32BE, Options: &framing.Options{FrameTimeout: time.Minute}})
+	frame, _ := lengthprefix.U32BE.AppendFrame(nil, []byte("idle connection"))
+	half := len(frame) / 2
+	ncs := make([]net.Conn, conns)
+	for i := range ncs {
+		nc, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = nc.Close() })
+		_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
+		ncs[i] = nc
+	}
+	send := func(step int, p []byte) {
+		t.Helper()
+		for i := 0; i < conns; i += step {
+			if _, err := ncs[i].Write(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	echoed := func(step int) {
+		t.Helper()
+		got := make([]byte, len(frame))
+		for i := 0; i < conns; i += step {
+			if _, err := io.ReadFull(ncs[i], got); err != nil || !bytes.Equal(got, frame) {
+				t.Fatalf("conn %d echoed %q, %v; want %q", i, got, err, frame)
+			}
+		}
+	}
+	send(1, frame)
+	echoed(1)
+	holds(t, s, 0, "after one frame each")
+	send(2, frame[:half])
+	holds(t, s, conns/2, "with half a frame on every other one")
+	send(2, frame[half:])
+	echoed(2)
+	holds(t, s, 0, "once those frames were complete")
+	for _, nc := range ncs {
+		_ = nc.Close()
+	}
+	for i := 0; i < conns; i++ {
+		if err := end(t, s); err != io.EOF {
+			t.Fatalf("an idle connection ended with %v, want io.EOF", err)
+		}
+	}
+}
+
+// holds waits (10 s at most: the loop settles a round after it wrote the
+// replies) until the server's connections hold n Deframers and n armed
+// guards.
+func holds(t *testing.T, s *Server, n int64, when string) {
+	t.Helper()
+	var d, g int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		d, g = s.Counts.Deframers.Load(), s.Counts.Guards.Load()
+		if d == n && g == n {
+			return
+		}
+	}
+	t.Fatalf("%s: the connections hold %d Deframers and %d armed guards, want %d of each", when, d, g, n)
 }
 
 func slicesOf(n, v int) []int {

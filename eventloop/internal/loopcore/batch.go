@@ -1,9 +1,7 @@
-package gnetframe
+package loopcore
 
 import (
 	"sync"
-
-	"github.com/framekit/framekit/framing"
 )
 
 const (
@@ -14,14 +12,14 @@ const (
 	// flushAt is the batch size (copied bytes or referenced payloads) at
 	// which it is written before the round ends.
 	flushAt = 64 << 10
-	// maxSegs bounds a vectored write's buffers (IOV_MAX is 1024).
-	maxSegs = 512
+	// MaxSegs bounds a vectored write's buffers (IOV_MAX is 1024).
+	MaxSegs = 512
 )
 
-// batch is the frames a round's callbacks buffered: headers, trailers and
+// Batch is the frames a round's callbacks buffered: headers, trailers and
 // small payloads copied into b, larger payloads referenced (they are
 // views valid until the round ends), written with one vectored write.
-type batch struct {
+type Batch struct {
 	b     []byte
 	segs  []seg
 	iov   [][]byte
@@ -34,31 +32,35 @@ type seg struct {
 	p        []byte
 }
 
-var batches = sync.Pool{New: func() any { return &batch{b: make([]byte, 0, 4<<10)} }}
+var batches = sync.Pool{New: func() any { return &Batch{b: make([]byte, 0, 4<<10)} }}
 
-// add appends p's frame; ref says p may be referenced rather than copied.
-func (t *batch) add(enc framing.Encoder, wenc framing.WrapEncoder, p []byte, ref bool) error {
-	if wenc == nil || len(p) < copyBelow || !ref {
-		b, err := enc.AppendFrame(t.b, p)
+// NewBatch returns an empty Batch, from a pool.
+func NewBatch() *Batch { return batches.Get().(*Batch) }
+
+// Add appends p's frame; ref says p may be referenced rather than copied
+// (it stays unchanged until the batch is written).
+func (t *Batch) Add(e *Encoder, p []byte, ref bool) error {
+	if e.wrap == nil || len(p) < copyBelow || !ref {
+		b, err := e.codec.AppendFrame(t.b, p)
 		if err != nil {
 			return err
 		}
 		t.copied(b)
 		return nil
 	}
-	b, skip, err := wenc.AppendHeader(t.b, p)
+	b, skip, err := e.wrap.AppendHeader(t.b, p)
 	if err != nil {
 		return err
 	}
 	t.copied(b)
 	t.segs = append(t.segs, seg{p: p[skip:]})
 	t.bytes += len(p) - skip
-	t.copied(wenc.AppendTrailer(t.b, p))
+	t.copied(e.wrap.AppendTrailer(t.b, p))
 	return nil
 }
 
 // copied records that t.b grew to b.
-func (t *batch) copied(b []byte) {
+func (t *Batch) copied(b []byte) {
 	if len(b) == len(t.b) {
 		t.b = b
 		return
@@ -71,13 +73,14 @@ func (t *batch) copied(b []byte) {
 	t.b = b
 }
 
-// full reports whether the batch should be written now.
-func (t *batch) full() bool {
-	return len(t.b)+t.bytes >= flushAt || len(t.segs) >= maxSegs
+// Full reports whether the batch should be written now.
+func (t *Batch) Full() bool {
+	return len(t.b)+t.bytes >= flushAt || len(t.segs) >= MaxSegs
 }
 
-// vector returns the batch as buffers for one vectored write.
-func (t *batch) vector() [][]byte {
+// Send writes the batch with writev, in vectors of at most MaxSegs
+// buffers, and gives it back.
+func (t *Batch) Send(writev func([][]byte) (int, error)) error {
 	t.iov = t.iov[:0]
 	for _, s := range t.segs {
 		if s.p != nil {
@@ -86,14 +89,21 @@ func (t *batch) vector() [][]byte {
 			t.iov = append(t.iov, t.b[s.off:s.end])
 		}
 	}
-	return t.iov
+	var err error
+	for iov := t.iov; len(iov) > 0 && err == nil; {
+		n := min(len(iov), MaxSegs)
+		_, err = writev(iov[:n])
+		iov = iov[n:]
+	}
+	t.free()
+	return err
 }
 
 // free empties the batch and gives it back.
-func (t *batch) free() {
+func (t *Batch) free() {
 	clear(t.iov)
 	clear(t.segs) // drop the references to payloads
-	if cap(t.b) > 2*flushAt || cap(t.segs) > maxSegs+8 {
+	if cap(t.b) > 2*flushAt || cap(t.segs) > MaxSegs+8 {
 		return
 	}
 	t.b, t.segs, t.iov, t.bytes = t.b[:0], t.segs[:0], t.iov[:0], 0

@@ -1,0 +1,79 @@
+package loopcore
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/framekit/framekit/framing"
+)
+
+// Encoder frames payloads for writing, and counts them in Stats.
+type Encoder struct {
+	codec framing.Codec
+	wrap  framing.WrapEncoder // nil if the codec's framing is not a header and trailer
+	stats *framing.Stats
+}
+
+// Scratch is a write's header and trailer and its vector, pooled so that
+// a write allocates nothing.
+type Scratch struct {
+	b   []byte
+	iov [3][]byte
+}
+
+var scratches = sync.Pool{New: func() any { return &Scratch{b: make([]byte, 0, 64)} }}
+
+// NewScratch returns a Scratch from a pool; Free gives it back.
+func NewScratch() *Scratch { return scratches.Get().(*Scratch) }
+
+// Free gives s back to the pool, once the vector Encode returned is
+// written.
+func (s *Scratch) Free() {
+	s.iov = [3][]byte{}
+	scratches.Put(s)
+}
+
+// Encode frames p into s: header, payload (not copied) and trailer for a
+// WrapEncoder (an empty trailer left out), else the whole frame as one
+// buffer (it has one buffer exactly when the whole frame is in it).
+func (e *Encoder) Encode(s *Scratch, p []byte) ([][]byte, error) {
+	if e.wrap == nil {
+		b, err := e.codec.AppendFrame(s.b[:0], p)
+		if err != nil {
+			return nil, err
+		}
+		s.b = b
+		s.iov[0] = b
+		return s.iov[:1], nil
+	}
+	hdr, skip, err := e.wrap.AppendHeader(s.b[:0], p)
+	if err != nil {
+		return nil, err
+	}
+	n := len(hdr)
+	b := e.wrap.AppendTrailer(hdr, p)
+	s.b = b
+	s.iov[0], s.iov[1], s.iov[2] = b[:n:n], p[skip:], b[n:]
+	if n == len(b) {
+		return s.iov[:2], nil
+	}
+	return s.iov[:], nil
+}
+
+// Wrote counts a frame written with payload p in Stats.
+func (e *Encoder) Wrote(p []byte) {
+	if e.stats != nil {
+		e.stats.FramesWritten.Add(1)
+		e.stats.BytesWritten.Add(int64(len(p)))
+	}
+}
+
+// Within reports whether p lies inside buf (so that it lives as long).
+func Within(p, buf []byte) bool {
+	if len(p) == 0 || len(buf) == 0 {
+		return false
+	}
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	b := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return a >= b && a+uintptr(len(p)) <= b+uintptr(len(buf))
+}
