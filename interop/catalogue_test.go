@@ -313,26 +313,36 @@ func need(t *testing.T, install string, paths ...string) string {
 // runPeerClient runs a client program with a time bound and returns its output.
 func runPeerClient(t *testing.T, timeout time.Duration, stdin []byte, argv ...string) []byte {
 	t.Helper()
+	out, err := runClientErr(timeout, stdin, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runClientErr is runPeerClient for goroutines other than the test's: it
+// returns what failed instead of failing the test.
+func runClientErr(timeout time.Duration, stdin []byte, argv ...string) ([]byte, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", argv[0], err)
+		return nil, fmt.Errorf("%s: %v", argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("%s: %v\nstderr:\n%s", strings.Join(argv, " "), err, errb.String())
+			return nil, fmt.Errorf("%s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), err, out.String(), errb.String())
 		}
 	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%s: no end within %v\nstderr:\n%s", strings.Join(argv, " "), timeout, errb.String())
+		return nil, fmt.Errorf("%s: no end within %v\nstderr:\n%s", strings.Join(argv, " "), timeout, errb.String())
 	}
-	return out.Bytes()
+	return out.Bytes(), nil
 }
 
 // selfSigned writes a certificate and key for 127.0.0.1 into dir, owned
