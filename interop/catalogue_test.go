@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 	"github.com/framekit/framekit/lengthprefix"
 )
 
@@ -107,7 +108,24 @@ func types(fs []tapFrame) string {
 func newTap(t *testing.T, upstream string, up, down framing.Codec) (string, *tap) {
 	t.Helper()
 	seed := seedFor(t)
-	toServer := newProxy(t, upstream, seed)
+	return newTapVia(t, newProxy(t, upstream, seed).Addr(), up, down, seed)
+}
+
+// newTapAligned is newTap for a server that cannot read a message cut
+// into pieces: the tap's re-encoded frames, one write each, reach it
+// whole (the client's bytes are re-cut before the tap, the server's
+// before the tap and after it).
+func newTapAligned(t *testing.T, upstream string, up, down framing.Codec) (string, *tap) {
+	t.Helper()
+	seed := seedFor(t)
+	toServer := newProxyWith(t, upstream, &fuzz.ProxyOptions{Cut: fuzz.CutWhole(), Back: fuzz.CutRandom(seed+1, 512)})
+	return newTapVia(t, toServer.Addr(), up, down, seed)
+}
+
+// newTapVia starts a tap whose connections go to toServer, behind a
+// re-cutting proxy that clients dial.
+func newTapVia(t *testing.T, toServer string, up, down framing.Codec, seed int64) (string, *tap) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +142,7 @@ func newTap(t *testing.T, upstream string, up, down framing.Codec) (string, *tap
 			if err != nil {
 				return
 			}
-			s, err := net.DialTimeout("tcp", toServer.Addr(), 10*time.Second)
+			s, err := net.DialTimeout("tcp", toServer, 10*time.Second)
 			if err != nil {
 				tp.fail(err)
 				c.Close()

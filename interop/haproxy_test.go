@@ -241,7 +241,7 @@ backend send_v2
 // (through the re-cutting proxy): haproxy accepts them and its own header
 // to the server carries the claimed addresses.
 func TestHAProxy(t *testing.T) {
-	haproxy := need(t, "apt-get install haproxy", "haproxy", "/usr/sbin/haproxy")
+	haproxy := needPeer(t, "apt-get install haproxy", "haproxy", "/usr/sbin/haproxy")
 	seed := seedFor(t)
 	srv, results := startProxiedEcho(t)
 	toServer := newProxy(t, srv, seed)

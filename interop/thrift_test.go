@@ -24,15 +24,35 @@ import (
 	"github.com/framekit/framekit/lengthprefix"
 )
 
+// peerMissing fails the test, in CI or not, naming what installs the
+// peer: the peers of issue 18's second round are never skipped.
+func peerMissing(t *testing.T, what, install string) {
+	t.Helper()
+	t.Fatalf("peer not available: %s; install it with: %s (interop/ci.sh does)", what, install)
+}
+
+// needPeer returns the first of paths found (a name on PATH or an
+// absolute path), or fails the test.
+func needPeer(t *testing.T, install string, paths ...string) string {
+	t.Helper()
+	for _, p := range paths {
+		if full, err := exec.LookPath(p); err == nil {
+			return full
+		}
+	}
+	peerMissing(t, strings.Join(paths, " or "), install)
+	return ""
+}
+
 // debianPython is the Debian python3 (its packages are in its own
 // dist-packages, which another python3 on PATH may not see), checked to
 // import modules.
-func debianPython(t *testing.T, pkg string, modules ...string) string {
+func debianPython(t *testing.T, pkgs string, modules ...string) string {
 	t.Helper()
-	py := "/usr/bin/python3"
+	py := needPeer(t, "apt-get install python3", "/usr/bin/python3")
 	args := []string{"-c", "import " + strings.Join(modules, ", ")}
 	if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
-		missingPeer(t, fmt.Sprintf("%s with %s (%v: %s)", py, strings.Join(modules, ", "), err, bytes.TrimSpace(out)), "apt-get install "+pkg)
+		peerMissing(t, fmt.Sprintf("%s with %s (%v: %s)", py, strings.Join(modules, ", "), err, bytes.TrimSpace(out)), "apt-get install "+pkgs)
 	}
 	return py
 }
