@@ -236,6 +236,13 @@ func startServer(t *testing.T, name, addr string, asPeer bool, argv ...string) *
 // startServerIn is startServer in the working directory wd.
 func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...string) *server {
 	t.Helper()
+	return startServerWait(t, wd, name, addr, asPeer, 60*time.Second, argv...)
+}
+
+// startServerWait is startServerIn for a server that may take up to wait
+// to listen.
+func startServerWait(t *testing.T, wd, name, addr string, asPeer bool, wait time.Duration, argv ...string) *server {
+	t.Helper()
 	if asPeer && os.Geteuid() == 0 {
 		argv = append([]string{"runuser", "-u", peerUser, "--"}, argv...)
 	}
@@ -257,7 +264,7 @@ func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...str
 			<-exited
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -270,7 +277,7 @@ func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...str
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s within 60 s; its log:\n%s", name, addr, s.log.String())
+			t.Fatalf("%s did not listen on %s within %v; its log:\n%s", name, addr, wait, s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

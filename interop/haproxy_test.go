@@ -195,14 +195,15 @@ func startProxiedEcho(t *testing.T) (string, <-chan proxied) {
 	return ln.Addr().String(), out
 }
 
-// headerThenFrames reads U32BE frames and writes a PROXY header, then
-// U32BE frames: a client's side of a connection to accept-proxy.
-type headerThenFrames struct {
+// splitCodec decodes with one codec and encodes with another: a
+// client's side of a stream whose first message only it sends (a PROXY
+// header, AMQP's protocol header).
+type splitCodec struct {
 	framing.Decoder
 	framing.Encoder
 }
 
-var headerFirst = headerThenFrames{lengthprefix.U32BE, lengthprefix.NewProxyHeader(lengthprefix.U32BE)}
+var headerFirst = splitCodec{lengthprefix.U32BE, lengthprefix.NewProxyHeader(lengthprefix.U32BE)}
 
 const haproxyConfig = `global
 	maxconn 64
