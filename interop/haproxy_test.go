@@ -273,6 +273,7 @@ func TestHAProxy(t *testing.T) {
 	payloads := func(k int64, least int) [][]byte {
 		return frames(seed+k, 300, func(r *rand.Rand) []byte { return randomBytes(r, max(least, sizeOf(r, 64<<10))) })
 	}
+	var headers [][]byte // every header seen or written, for Netty
 	check := func(t *testing.T, name string, want proxyInfo, sent int) {
 		t.Helper()
 		var res proxied
@@ -280,6 +281,9 @@ func TestHAProxy(t *testing.T) {
 		case res = <-results:
 		case <-time.After(exchangeTimeout):
 			t.Fatalf("%s: the server saw no connection end", name)
+		}
+		if len(res.header) > 0 {
+			headers = append(headers, res.header)
 		}
 		got, err := parseProxy(res.header)
 		switch {
@@ -336,6 +340,7 @@ func TestHAProxy(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the test's own header: %v", err)
 			}
+			headers = append(headers, c.header)
 			// The PROXY protocol's sender "must always ensure that the
 			// header is sent at once" (doc/proxy-protocol.txt, section 2),
 			// and haproxy 2.6 drops a connection whose first read holds
@@ -387,4 +392,56 @@ func TestHAProxy(t *testing.T) {
 		}
 		check(t, "empty frames", proxyInfo{2, netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.2:2"), true}, len(got))
 	})
+
+	// Netty 4.1's HAProxyMessageDecoder, fed each header in pieces of 1
+	// to 7 bytes, reads the same addresses and ends the header where
+	// framekit's frame ends.
+	t.Run("Netty HAProxyMessageDecoder", func(t *testing.T) {
+		var in bytes.Buffer
+		for _, h := range headers {
+			fmt.Fprintf(&in, "%x\n", h)
+		}
+		out := strings.Split(strings.TrimSpace(string(runPeerClient(t, time.Minute, in.Bytes(), nettyProxyDecoder(t)...))), "\n")
+		if len(out) != len(headers) || len(headers) < 6 {
+			t.Fatalf("Netty printed %d lines for %d headers: %q", len(out), len(headers), out)
+		}
+		for i, h := range headers {
+			want, _ := parseProxy(h)
+			f := strings.Fields(out[i])
+			if len(f) != 7 || f[0] != "OK" {
+				t.Errorf("header % x: Netty: %s", head(h), out[i])
+				continue
+			}
+			src, err1 := netip.ParseAddrPort(net.JoinHostPort(f[2], f[3]))
+			dst, err2 := netip.ParseAddrPort(net.JoinHostPort(f[4], f[5]))
+			if got := (proxyInfo{version: int(f[1][0] - '0'), src: src, dst: dst, crc: want.crc}); errors.Join(err1, err2) != nil || got != want || f[6] != "FRAMEKIT" {
+				t.Errorf("header %q: Netty read %s, framekit %v", h, out[i], want)
+			}
+		}
+		t.Logf("Netty read the %d headers as framekit did", len(headers))
+	})
+}
+
+// nettyProxyDecoder returns the java command line that runs
+// testdata/netty/ProxyDecode.java, compiling it if its class is missing
+// or older than its source.
+func nettyProxyDecoder(t *testing.T) []string {
+	t.Helper()
+	var cp []string
+	for _, j := range []string{"common", "buffer", "transport", "codec", "codec-haproxy"} {
+		p := "/usr/share/java/netty-" + j + ".jar"
+		if _, err := os.Stat(p); err != nil {
+			peerMissing(t, "Netty 4.1 ("+p+")", "apt-get install libnetty-java default-jdk-headless")
+		}
+		cp = append(cp, p)
+	}
+	java := needPeer(t, "apt-get install default-jdk-headless", "java")
+	dir := testdata(t, "netty")
+	src := filepath.Join(dir, "ProxyDecode.java")
+	build := filepath.Join(dir, "build")
+	if stale(filepath.Join(build, "ProxyDecode.class"), src) {
+		javac := needPeer(t, "apt-get install default-jdk-headless", "javac")
+		run(t, dir, 2*time.Minute, javac, "-cp", strings.Join(cp, ":"), "-d", build, src)
+	}
+	return []string{java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", strings.Join(append([]string{build}, cp...), ":"), "ProxyDecode"}
 }
