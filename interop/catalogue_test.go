@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/fuzz"
 	"github.com/framekit/framekit/lengthprefix"
 )
 
@@ -107,7 +108,24 @@ func types(fs []tapFrame) string {
 func newTap(t *testing.T, upstream string, up, down framing.Codec) (string, *tap) {
 	t.Helper()
 	seed := seedFor(t)
-	toServer := newProxy(t, upstream, seed)
+	return newTapVia(t, newProxy(t, upstream, seed).Addr(), up, down, seed)
+}
+
+// newTapAligned is newTap for a server that cannot read a message cut
+// into pieces: the tap's re-encoded frames, one write each, reach it
+// whole (the client's bytes are re-cut before the tap, the server's
+// before the tap and after it).
+func newTapAligned(t *testing.T, upstream string, up, down framing.Codec) (string, *tap) {
+	t.Helper()
+	seed := seedFor(t)
+	toServer := newProxyWith(t, upstream, &fuzz.ProxyOptions{Cut: fuzz.CutWhole(), Back: fuzz.CutRandom(seed+1, 512)})
+	return newTapVia(t, toServer.Addr(), up, down, seed)
+}
+
+// newTapVia starts a tap whose connections go to toServer, behind a
+// re-cutting proxy that clients dial.
+func newTapVia(t *testing.T, toServer string, up, down framing.Codec, seed int64) (string, *tap) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +142,7 @@ func newTap(t *testing.T, upstream string, up, down framing.Codec) (string, *tap
 			if err != nil {
 				return
 			}
-			s, err := net.DialTimeout("tcp", toServer.Addr(), 10*time.Second)
+			s, err := net.DialTimeout("tcp", toServer, 10*time.Second)
 			if err != nil {
 				tp.fail(err)
 				c.Close()
@@ -218,6 +236,13 @@ func startServer(t *testing.T, name, addr string, asPeer bool, argv ...string) *
 // startServerIn is startServer in the working directory wd.
 func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...string) *server {
 	t.Helper()
+	return startServerWait(t, wd, name, addr, asPeer, 60*time.Second, argv...)
+}
+
+// startServerWait is startServerIn for a server that may take up to wait
+// to listen.
+func startServerWait(t *testing.T, wd, name, addr string, asPeer bool, wait time.Duration, argv ...string) *server {
+	t.Helper()
 	if asPeer && os.Geteuid() == 0 {
 		argv = append([]string{"runuser", "-u", peerUser, "--"}, argv...)
 	}
@@ -239,7 +264,7 @@ func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...str
 			<-exited
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -252,7 +277,7 @@ func startServerIn(t *testing.T, wd, name, addr string, asPeer bool, argv ...str
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s within 60 s; its log:\n%s", name, addr, s.log.String())
+			t.Fatalf("%s did not listen on %s within %v; its log:\n%s", name, addr, wait, s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -313,26 +338,36 @@ func need(t *testing.T, install string, paths ...string) string {
 // runPeerClient runs a client program with a time bound and returns its output.
 func runPeerClient(t *testing.T, timeout time.Duration, stdin []byte, argv ...string) []byte {
 	t.Helper()
+	out, err := runClientErr(timeout, stdin, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runClientErr is runPeerClient for goroutines other than the test's: it
+// returns what failed instead of failing the test.
+func runClientErr(timeout time.Duration, stdin []byte, argv ...string) ([]byte, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", argv[0], err)
+		return nil, fmt.Errorf("%s: %v", argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("%s: %v\nstderr:\n%s", strings.Join(argv, " "), err, errb.String())
+			return nil, fmt.Errorf("%s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), err, out.String(), errb.String())
 		}
 	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%s: no end within %v\nstderr:\n%s", strings.Join(argv, " "), timeout, errb.String())
+		return nil, fmt.Errorf("%s: no end within %v\nstderr:\n%s", strings.Join(argv, " "), timeout, errb.String())
 	}
-	return out.Bytes()
+	return out.Bytes(), nil
 }
 
 // selfSigned writes a certificate and key for 127.0.0.1 into dir, owned

@@ -57,6 +57,24 @@ echo "interop (issue 19): npm ci (vscode-jsonrpc)"
 (cd testdata/jsonrpc && npm ci --no-audit --no-fund --loglevel=error)
 # --- end of issue 19's block
 
+# --- issue 18, second round: haproxy (PROXY v1/v2), python3-thrift,
+# python3-pymodbus (its server imports serial and serial_asyncio, which
+# Debian does not make it depend on), bird2 (BGP), rabbitmq-server (AMQP,
+# STOMP plugin). Debian's /usr/bin/python3 is what the tests run.
+i18b_missing=()
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || i18b_missing+=(haproxy)
+/usr/bin/python3 -c 'import thrift' >/dev/null 2>&1 || i18b_missing+=(python3-thrift)
+/usr/bin/python3 -c 'import pymodbus.server, pymodbus.client' >/dev/null 2>&1 || i18b_missing+=(python3-pymodbus python3-serial python3-serial-asyncio)
+[ -x /usr/sbin/bird ] || i18b_missing+=(bird2)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || i18b_missing+=(rabbitmq-server)
+if [ ${#i18b_missing[@]} -gt 0 ]; then
+	echo "interop (issue 18, second round): installing ${i18b_missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${i18b_missing[@]}" >/dev/null
+fi
+# --- end of issue 18's second block
+
 echo "interop: npm ci (it-length-prefixed)"
 (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -198,6 +198,12 @@ func exchange(t testing.TB, addr string, codec framing.Codec, opts *framing.Opti
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	defer c.Close()
+	exchangeOn(t, c, payloads, seed)
+}
+
+// exchangeOn is exchange over a connection the caller dialled.
+func exchangeOn(t testing.TB, c *framing.Conn, payloads [][]byte, seed int64) {
+	t.Helper()
 	c.SetDeadline(time.Now().Add(exchangeTimeout))
 
 	werr := make(chan error, 1)
