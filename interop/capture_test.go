@@ -129,6 +129,7 @@ func (b *bg) stop(t *testing.T, sig os.Signal) {
 }
 
 type capturedFrame struct {
+	Event  string `json:"event"`
 	Len    int    `json:"len"`
 	Hex    string `json:"hex"`
 	Time   string `json:"time"`
@@ -222,6 +223,9 @@ func decodeCapture(t *testing.T, framecat, file, spec string, args ...string) ([
 			break
 		} else if err != nil {
 			t.Fatalf("decode output: %v", err)
+		}
+		if f.Event != "" {
+			continue // a gap, resync or stop record, not a frame
 		}
 		fs = append(fs, f)
 	}

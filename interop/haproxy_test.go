@@ -356,7 +356,7 @@ func TestHAProxy(t *testing.T) {
 			if err := conn.WriteFrame(c.header); err != nil {
 				t.Fatalf("writing the header: %v", err)
 			}
-			ps := payloads(10+int64(i), 1)
+			ps := payloads(10+int64(i), 0)
 			exchangeOn(t, conn, ps, seed+10+int64(i))
 			conn.Close()
 			check(t, c.name, proxyInfo{c.out, claimed.src, claimed.dst, c.out == 2}, len(ps))

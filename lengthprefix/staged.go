@@ -191,7 +191,7 @@ func (p *ProxyHeader) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (f
 // isHeader reports whether payload is exactly one PROXY header.
 func (p *ProxyHeader) isHeader(payload []byte) bool {
 	n, _, err := proxyLen(payload)
-	return err == nil && n == len(payload)
+	return err == nil && n > 0 && n == len(payload)
 }
 
 // AppendFrame implements framing.Encoder.
