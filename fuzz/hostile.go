@@ -142,21 +142,23 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// allocatedApprox returns about the bytes allocated while f ran, from
+// allocCounter.approx returns about the bytes allocated while f ran, from
 // runtime/metrics, which unlike ReadMemStats does not stop the world (two
 // stops cost fuzz.Decode more than all its reading). Large allocations
 // are counted when made; small ones when their span is refilled, so the
 // figure is off by at most the spans cached when it starts and ends, and
 // it counts other goroutines too: a caller that finds it over a bound
-// measures again with allocated.
-func allocatedApprox(f func()) uint64 {
-	var s [1]metrics.Sample
-	s[0].Name = "/gc/heap/allocs:bytes"
-	metrics.Read(s[:])
-	before := s[0].Value.Uint64()
+// measures again with allocated. The counter keeps its sample, which
+// metrics.Read takes as a slice (a local one would be allocated per call).
+type allocCounter struct{ s [1]metrics.Sample }
+
+func (c *allocCounter) approx(f func()) uint64 {
+	c.s[0].Name = "/gc/heap/allocs:bytes"
+	metrics.Read(c.s[:])
+	before := c.s[0].Value.Uint64()
 	f()
-	metrics.Read(s[:])
-	return s[0].Value.Uint64() - before
+	metrics.Read(c.s[:])
+	return c.s[0].Value.Uint64() - before
 }
 
 // leastAllocated runs measure (which feeds a fresh framer and returns the
