@@ -128,12 +128,14 @@ func (d *decodeRun) recorder(maxCalls, size int) *recorder {
 	if cap(r.arena) < size {
 		r.arena = make([]byte, 0, size)
 	}
-	r.max, r.res, r.arena, r.ended = maxCalls, r.res[:0], r.arena[:0], false
+	r.max, r.res, r.arena, r.ended, r.solo = maxCalls, r.res[:0], r.arena[:0], false, true
 	return r
 }
 
 func (d *decodeRun) put() {
-	clear(d.rec.res[:cap(d.rec.res)]) // the pool keeps no frame or error of this exec alive
+	// The pool keeps no frame or error of this exec alive: the runs used
+	// at most max+1 results.
+	clear(d.rec.res[:min(cap(d.rec.res), d.rec.max+1)])
 	if cap(d.rec.res) > keepCalls {
 		d.rec.res, d.rec.arena = nil, nil
 	}

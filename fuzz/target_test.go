@@ -2,7 +2,9 @@ package fuzz
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -88,6 +90,45 @@ func TestDecodeReusedRunsMatchFresh(t *testing.T) {
 					t.Errorf("%s: run %d built a new Reader instead of reusing one", c.name, run)
 				}
 			}
+		}
+	}
+}
+
+// isTarget is an error whose Is method matches target.
+type isTarget struct{ target error }
+
+func (e isTarget) Error() string         { return "is " + e.target.Error() }
+func (e isTarget) Is(target error) bool  { return target == e.target }
+func (e uncomparable) Error() string     { return "uncomparable" }
+func (e uncomparable) Unwrap() error     { return e.inner[0] }
+func (e *chainNil) Error() string        { return "chain to nil" }
+func (e *chainNil) Unwrap() error        { return nil }
+func (e *chainNil) Is(target error) bool { return false }
+
+type uncomparable struct{ inner []error }
+type chainNil struct{}
+
+// TestIsOneOfIsErrorsIs: isOneOf answers what errors.Is asked of each
+// target answers, on chains, trees, Is methods and framing's own errors.
+func TestIsOneOfIsErrorsIs(t *testing.T) {
+	other := errors.New("other")
+	errs := []error{
+		nil, io.EOF, io.ErrUnexpectedEOF, other, framing.ErrCorrupt, framing.ErrFrameTooLarge, framing.ErrPayload,
+		framing.ErrBudget, &framing.CorruptError{Reason: "x"}, &framing.FrameTooLargeError{Size: 9, Limit: 1},
+		&framing.PayloadError{}, &framing.UnexpectedEOFError{}, &chainNil{},
+		fmt.Errorf("wrapped: %w", io.EOF), fmt.Errorf("wrapped: %w", other),
+		fmt.Errorf("two: %w, %w", other, framing.ErrCorrupt), fmt.Errorf("two: %w, %w", other, other),
+		errors.Join(other, fmt.Errorf("deep: %w", &framing.CorruptError{})), errors.Join(other, &chainNil{}),
+		isTarget{io.EOF}, isTarget{other}, fmt.Errorf("is: %w", isTarget{framing.ErrPayload}),
+		uncomparable{[]error{other}}, uncomparable{[]error{io.ErrUnexpectedEOF}},
+	}
+	for _, err := range errs {
+		want := false
+		for _, target := range codecErrors {
+			want = want || errors.Is(err, target)
+		}
+		if got := isOneOf(err, codecErrors[:]); got != want {
+			t.Errorf("isOneOf(%v (%T)) = %v; errors.Is on each kind says %v", err, err, got, want)
 		}
 	}
 }
