@@ -1,7 +1,6 @@
 package fuzz
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -91,15 +90,18 @@ func (h *hostileRun) verdict() string {
 		case re.err == nil && len(re.frame) > h.limit:
 			return fmt.Sprintf("ReadFrame call %d returned %d bytes, over the limit of %d", k, len(re.frame), h.limit)
 		case !h.strict || re.err == nil:
-		case !isEOF(re.err) && !errors.Is(re.err, io.ErrUnexpectedEOF) && !errors.Is(re.err, framing.ErrCorrupt) &&
-			!errors.Is(re.err, framing.ErrFrameTooLarge) && !errors.Is(re.err, framing.ErrPayload):
+			continue
+		case !isOneOf(re.err, codecErrors[:]):
 			return fmt.Sprintf("ReadFrame call %d: error %q (%T) is none of framing's kinds", k, re.err, re.err)
-		case framing.Classify(re.err) == framing.Temporary:
-			return fmt.Sprintf("ReadFrame call %d: error %q is classified temporary", k, re.err)
 		}
-		if h.strict && re.err != nil && framing.Classify(re.err) == framing.Fatal && k+1 < len(h.res) {
-			if next := h.res[k+1]; next.err == nil || framing.Classify(next.err) != framing.Fatal {
-				return fmt.Sprintf("after the fatal error %q, ReadFrame returned %v", re.err, next)
+		switch framing.Classify(re.err) {
+		case framing.Temporary:
+			return fmt.Sprintf("ReadFrame call %d: error %q is classified temporary", k, re.err)
+		case framing.Fatal:
+			if k+1 < len(h.res) {
+				if next := h.res[k+1]; next.err == nil || framing.Classify(next.err) != framing.Fatal {
+					return fmt.Sprintf("after the fatal error %q, ReadFrame returned %v", re.err, next)
+				}
 			}
 		}
 	}
@@ -110,6 +112,38 @@ func (h *hostileRun) verdict() string {
 		return fmt.Sprintf("reading %d bytes allocated %d bytes", h.size, h.alloc)
 	}
 	return ""
+}
+
+// codecErrors are the kinds of error a codec's Reader may return on any
+// input (see verdict).
+var codecErrors = [...]error{io.EOF, io.ErrUnexpectedEOF, framing.ErrCorrupt, framing.ErrFrameTooLarge, framing.ErrPayload}
+
+// isOneOf reports whether errors.Is(err, t) holds for some t in targets,
+// in one walk of err's tree instead of one walk per target (verdict asks
+// it of every error every read returned). targets must be comparable.
+func isOneOf(err error, targets []error) bool {
+	for err != nil {
+		is, hasIs := err.(interface{ Is(error) bool })
+		for _, t := range targets {
+			if err == t || hasIs && is.Is(t) {
+				return true
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if isOneOf(e, targets) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // measureMu keeps suites that run in parallel (t.Parallel) from counting
@@ -142,21 +176,23 @@ func allocated(f func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// allocatedApprox returns about the bytes allocated while f ran, from
+// allocCounter.approx returns about the bytes allocated while f ran, from
 // runtime/metrics, which unlike ReadMemStats does not stop the world (two
 // stops cost fuzz.Decode more than all its reading). Large allocations
 // are counted when made; small ones when their span is refilled, so the
 // figure is off by at most the spans cached when it starts and ends, and
 // it counts other goroutines too: a caller that finds it over a bound
-// measures again with allocated.
-func allocatedApprox(f func()) uint64 {
-	var s [1]metrics.Sample
-	s[0].Name = "/gc/heap/allocs:bytes"
-	metrics.Read(s[:])
-	before := s[0].Value.Uint64()
+// measures again with allocated. The counter keeps its sample, which
+// metrics.Read takes as a slice (a local one would be allocated per call).
+type allocCounter struct{ s [1]metrics.Sample }
+
+func (c *allocCounter) approx(f func()) uint64 {
+	c.s[0].Name = "/gc/heap/allocs:bytes"
+	metrics.Read(c.s[:])
+	before := c.s[0].Value.Uint64()
 	f()
-	metrics.Read(s[:])
-	return s[0].Value.Uint64() - before
+	metrics.Read(c.s[:])
+	return c.s[0].Value.Uint64() - before
 }
 
 // leastAllocated runs measure (which feeds a fresh framer and returns the

@@ -116,6 +116,7 @@ type recorder struct {
 	arena []byte
 	max   int
 	ended bool // an error that ends the stream was returned
+	solo  bool // read only by the goroutine that records (fuzz.Decode): mu is not needed
 }
 
 func newRecorder(maxCalls, size int) *recorder {
@@ -123,8 +124,16 @@ func newRecorder(maxCalls, size int) *recorder {
 }
 
 func (r *recorder) add(p []byte, err error, kind uint32, offset int64) {
+	if r.solo {
+		r.record(p, err, kind, offset)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.record(p, err, kind, offset)
+}
+
+func (r *recorder) record(p []byte, err error, kind uint32, offset int64) {
 	var frame []byte
 	if p != nil && err == nil {
 		if len(r.arena)+len(p) <= cap(r.arena) {
@@ -167,12 +176,16 @@ func readLoop(src frameSource, rec *recorder, goesOn func(error) bool) {
 			offset = src.offset()
 		}
 		rec.add(p, err, kind, offset)
-		rec.mu.Lock()
+		if !rec.solo {
+			rec.mu.Lock()
+		}
 		ended := rec.ended
 		if err != nil && !goesOn(err) {
 			rec.ended = true
 		}
-		rec.mu.Unlock()
+		if !rec.solo {
+			rec.mu.Unlock()
+		}
 		if err != nil && ended {
 			return
 		}

@@ -32,30 +32,12 @@ func Decode(t testing.TB, dec framing.Decoder, data []byte) {
 	for _, b := range data[:min(len(data), 8)] {
 		seed = seed<<8 | int64(b)
 	}
-	rec := newRecorder(len(data)+3, len(data)) // reused by each run
-	d := decodeRuns.Get().(*decodeRun)         // and these, by each run and exec
-	defer decodeRuns.Put(d)
-	for _, limit := range []int{64, framing.DefaultMaxFrameSize} {
-		for _, skip := range []bool{false, true} {
-			for _, cut := range []Cutting{CutWhole(), CutRandom(seed, 9)} {
-				// Memory is measured with the bytes whole under the fail
-				// policy, where a header's claim meets every byte at once:
-				// under the default limit, where a claim of up to 8 MiB is
-				// honoured, as every byte allocated (the decoder's too;
-				// reading the count stops the world, so once); under the
-				// small limit, as the buffers the Reader holds, through a
-				// budget. The other runs are not measured.
-				m := measureNone
-				if !skip && cut.kind == cutWhole {
-					m = measureBudget
-					if limit == framing.DefaultMaxFrameSize {
-						m = measureAlloc
-					}
-				}
-				if msg := d.once(rec, dec, data, limit, skip, cut, m); msg != "" {
-					t.Fatalf("fuzz.Decode (seed %d): %d bytes %x, limit %d, skip %v, %v: %s", seed, len(data), data[:min(len(data), 32)], limit, skip, cut, msg)
-				}
-			}
+	d := decodeRuns.Get().(*decodeRun) // reused by each run and exec
+	defer d.put()
+	rec := d.recorder(len(data)+3, len(data))
+	for run, c := range decodeConfigs(seed) {
+		if msg := d.once(run, rec, dec, data, c); msg != "" {
+			t.Fatalf("fuzz.Decode (seed %d): %d bytes %x, limit %d, skip %v, %v: %s", seed, len(data), data[:min(len(data), 32)], c.limit, c.skip, c.cut, msg)
 		}
 	}
 }
@@ -67,20 +49,62 @@ const (
 	measureAlloc  // every byte allocated while it read
 )
 
-// decodeRun is what one run of Decode needs besides the framing.Reader:
-// kept in a pool and reused by every run of every exec (an exec has eight
-// runs), it is owned by one Decode call at a time, so fuzz workers running
-// execs in parallel never share one.
+// decodeConfig is one run of Decode: the Reader's limit and oversize
+// policy, the cutting of the stream, and how memory is measured.
+type decodeConfig struct {
+	limit   int
+	skip    bool
+	cut     Cutting
+	measure int
+}
+
+// decodeConfigs returns Decode's eight runs: both limits, both policies,
+// the bytes whole and cut at random (seed) into pieces of 1 to 9 bytes.
+// Memory is measured with the bytes whole under the fail policy, where a
+// header's claim meets every byte at once: under the default limit, where
+// a claim of up to 8 MiB is honoured, as every byte allocated (the
+// decoder's too); under the small limit, as the buffers the Reader holds,
+// through a budget. The other runs are not measured.
+func decodeConfigs(seed int64) [8]decodeConfig {
+	var cs [8]decodeConfig
+	i := 0
+	for _, limit := range [...]int{64, framing.DefaultMaxFrameSize} {
+		for _, skip := range [...]bool{false, true} {
+			for _, cut := range [...]Cutting{CutWhole(), CutRandom(seed, 9)} {
+				m := measureNone
+				if !skip && cut.kind == cutWhole {
+					m = measureBudget
+					if limit == framing.DefaultMaxFrameSize {
+						m = measureAlloc
+					}
+				}
+				cs[i] = decodeConfig{limit: limit, skip: skip, cut: cut, measure: m}
+				i++
+			}
+		}
+	}
+	return cs
+}
+
+// decodeRun is what the runs of Decode need: kept in a pool and reused by
+// every run of every exec (an exec has eight runs), it is owned by one
+// Decode call at a time, so fuzz workers running execs in parallel never
+// share one. Each run has its own framing.Reader (the runs differ in
+// limit, policy and budget, which a Reader keeps), Reset to read the run's
+// stream; its decoder is tr, which the run points at the exec's decoder.
 type decodeRun struct {
-	opts    framing.Options
-	src     bytes.Reader
-	cut     cutter
-	pcg     rand.PCG
-	rng     *rand.Rand
-	cr      Reader
-	tr      tracer
-	sampler budgetSampler
-	budget  *framing.Budget
+	readers  [8]*framing.Reader
+	rdBudget *framing.Budget // the budget readers were built with
+	src      bytes.Reader
+	cut      cutter
+	pcg      rand.PCG
+	rng      *rand.Rand
+	cr       Reader
+	tr       tracer
+	sampler  budgetSampler
+	budget   *framing.Budget
+	rec      recorder
+	alloc    allocCounter
 }
 
 var decodeRuns = sync.Pool{New: func() any {
@@ -89,20 +113,63 @@ var decodeRuns = sync.Pool{New: func() any {
 	return d
 }}
 
+// keepCalls is the most read results (about the bytes of an input) whose
+// room a pooled decodeRun keeps for the next exec; a larger input's room
+// is dropped with its exec.
+const keepCalls = 64 << 10
+
+// recorder returns d's recorder, emptied, with room taken before any run
+// for maxCalls results and size bytes of frames (see newRecorder).
+func (d *decodeRun) recorder(maxCalls, size int) *recorder {
+	r := &d.rec
+	if cap(r.res) < maxCalls+1 {
+		r.res = make([]result, 0, maxCalls+1)
+	}
+	if cap(r.arena) < size {
+		r.arena = make([]byte, 0, size)
+	}
+	r.max, r.res, r.arena, r.ended, r.solo = maxCalls, r.res[:0], r.arena[:0], false, true
+	return r
+}
+
+func (d *decodeRun) put() {
+	// The pool keeps no frame or error of this exec alive: the runs used
+	// at most max+1 results.
+	clear(d.rec.res[:min(cap(d.rec.res), d.rec.max+1)])
+	if cap(d.rec.res) > keepCalls {
+		d.rec.res, d.rec.arena = nil, nil
+	}
+	d.tr = tracer{}
+	d.src.Reset(nil)
+	decodeRuns.Put(d)
+}
+
 // rejected is readLoop's goesOn for a framing Reader.
 func rejected(err error) bool { return framing.Classify(err) == framing.Rejected }
 
-func (d *decodeRun) once(rec *recorder, dec framing.Decoder, data []byte, limit int, skip bool, cut Cutting, m int) string {
-	d.opts = framing.Options{MaxFrameSize: limit}
-	if skip {
-		d.opts.Oversize = framing.Skip
-	}
-	h := hostileRun{size: len(data), limit: limit, strict: true, measured: m != measureNone}
+// once is run number run of Decode, configured by c. A Reader whose
+// decoder panicked is not kept: nothing of a failed run reaches the next.
+func (d *decodeRun) once(run int, rec *recorder, dec framing.Decoder, data []byte, c decodeConfig) string {
+	m, cut := c.measure, c.cut
+	h := hostileRun{size: len(data), limit: c.limit, strict: true, measured: m != measureNone}
+	var rd io.Reader = &d.cr
 	if m == measureBudget {
 		if d.budget.InUse() != 0 {
 			d.budget = framing.NewBudget(1 << 40) // an earlier Reader kept some: start afresh
 		}
-		d.opts.Budget = d.budget
+		rd = &d.sampler
+	}
+	r := d.readers[run]
+	if r == nil || (m == measureBudget && d.rdBudget != d.budget) {
+		opts := framing.Options{MaxFrameSize: c.limit}
+		if c.skip {
+			opts.Oversize = framing.Skip
+		}
+		if m == measureBudget {
+			opts.Budget, d.rdBudget = d.budget, d.budget
+		}
+		r = framing.NewReader(rd, &d.tr, &opts)
+		d.readers[run] = r
 	}
 	// read reads data from the start; the allocation measure may run it twice.
 	read := func() {
@@ -110,13 +177,11 @@ func (d *decodeRun) once(rec *recorder, dec framing.Decoder, data []byte, limit 
 		d.src.Reset(data)
 		cut.startIn(&d.cut, &d.pcg, d.rng)
 		d.cr = Reader{r: &d.src, p: piece{s: &d.cut}}
-		var rd io.Reader = &d.cr
-		if d.opts.Budget != nil {
-			d.sampler = budgetSampler{r: rd, b: d.opts.Budget}
-			rd = &d.sampler
+		if m == measureBudget {
+			d.sampler = budgetSampler{r: &d.cr, b: d.budget}
 		}
 		d.tr = tracer{dec: dec, size: len(data), budget: 8*len(data) + 64}
-		r := framing.NewReader(rd, &d.tr, &d.opts)
+		r.Reset(rd) // gives back what the last exec's run left, before reading
 		readLoop(frameSource{next: r.ReadFrame}, rec, rejected)
 		r.Release()
 	}
@@ -124,8 +189,8 @@ func (d *decodeRun) once(rec *recorder, dec framing.Decoder, data []byte, limit 
 	case measureAlloc:
 		// First the cheap count, which does not stop the world; only a
 		// reading over the bound is taken again with the exact one before
-		// the decoder is blamed (see allocatedApprox).
-		if h.alloc = allocatedApprox(read); h.alloc > allocBound(len(data)) {
+		// the decoder is blamed (see allocCounter).
+		if h.alloc = d.alloc.approx(read); h.alloc > allocBound(len(data)) {
 			measureMu.RLock()
 			h.alloc = allocated(read)
 			measureMu.RUnlock()
@@ -137,6 +202,9 @@ func (d *decodeRun) once(rec *recorder, dec framing.Decoder, data []byte, limit 
 		read()
 	}
 	h.res, h.ended = rec.res, rec.ended // no copy: nothing else holds rec
+	if n := len(h.res); n > 0 && isPanic(h.res[n-1].err) {
+		d.readers[run] = nil
+	}
 	return h.verdict()
 }
 
