@@ -310,7 +310,7 @@ func (e ChunkExtensions) Get(name string) (value []byte, found bool, err error) 
 		if n, value, e, err = e.next(); err != nil {
 			return nil, false, err
 		}
-		if equalFold(n, name) {
+		if n != nil && equalFold(n, name) {
 			return unquote(value), true, nil
 		}
 	}
@@ -322,7 +322,7 @@ func (e ChunkExtensions) Get(name string) (value []byte, found bool, err error) 
 func (e ChunkExtensions) Each(fn func(name, value []byte) bool) error {
 	for len(e) > 0 {
 		n, v, rest, err := e.next()
-		if err != nil {
+		if err != nil || n == nil {
 			return err
 		}
 		if !fn(n, unquote(v)) {

@@ -197,6 +197,12 @@ func TestChunkExtensions(t *testing.T) {
 			t.Errorf("chunk %d: Get(nope) found, %v", i, err)
 		}
 	}
+	if v, ok, err := textframe.ChunkExtensions(" \t").Get(""); ok || err != nil {
+		t.Errorf("Get(\"\") over whitespace: %q, %v, %v", v, ok, err)
+	}
+	if err := textframe.ChunkExtensions(" ").Each(func(n, v []byte) bool { t.Errorf("Each over whitespace: %q %q", n, v); return true }); err != nil {
+		t.Error(err)
+	}
 	if _, _, err := textframe.ChunkExtensions(";a;b=\"").Get("b"); !errors.Is(err, textframe.ErrExtension) {
 		t.Errorf("Get over a malformed extension: %v", err)
 	}
