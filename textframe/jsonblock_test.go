@@ -16,7 +16,7 @@ import (
 func TestJSONBlockSameAsTail(t *testing.T) {
 	tokens := []string{`{`, `}`, `[`, `]`, `"abc"`, `"a\"b"`, `"\\"`, `"\\\""`, `"\\\\\\"`, `"{[\"]}"`, `1`, `,`, ` `, `:`, `"é\n"`, `\`, `"`}
 	r := rand.New(rand.NewPCG(19, 64))
-	for n := range 200000 {
+	for n := range 40000 {
 		var b strings.Builder
 		size := 64 + r.IntN(200)
 		if n%3 == 0 {
@@ -68,7 +68,7 @@ func TestJSONBlockSameAsTail(t *testing.T) {
 // random strings dense with backslashes and quotes.
 func TestScanStringSameAsBytes(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 65))
-	for range 200000 {
+	for range 40000 {
 		n := r.IntN(300)
 		buf := make([]byte, n)
 		bias := r.IntN(4)
