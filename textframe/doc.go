@@ -56,6 +56,13 @@
 //	on the wire:  [ 5 \r\n h e l l o \r\n | 0 \r\n \r\n | HTTP/1.1 200 ... ]
 //	returned:     [ h e l l o ] [ ] kind ChunkLast, final; Detach: [ HTTP/1.1 200 ... ]
 //
+// Chunk extensions are checked (RFC 9112 §7.1.1); with KeepExtensions a
+// frame is the whole chunk, and SplitChunk and ChunkExtensions.Get read
+// them:
+//
+//	on the wire:  [ 5 ; a = 1 \r\n h e l l o \r\n ]
+//	returned:     [ 5 ; a = 1 \r\n h e l l o ]  SplitChunk: [ ; a = 1 ] [ h e l l o ], Get("a"): [ 1 ]
+//
 // RESP2 and RESP3 (NewRESP, Redis): one frame per complete top-level
 // value, bytes as on the wire, nested aggregates included; pushes (">")
 // are of kind RESPPush, inline commands of kind RESPInline. An attribute
@@ -71,6 +78,11 @@
 //	on the wire:  [ \n | SEND \n content-length:1 \n \n \x00 \x00 ]
 //	returned:     [ SEND \n content-length:1 \n \n \x00 ]
 //
+// STOMPFrame reads a frame's command, body and headers, unescaped (\c is
+// ":", \n LF, \r CR, \\ a backslash, except in CONNECT and CONNECTED);
+// an undefined escape such as \t is refused by the decoder (ErrEscape).
+// AppendSTOMPHeader writes an escaped header line.
+//
 // # Limits and errors
 //
 // Every part has a limit enforced while it is scanned: header blocks,
@@ -84,8 +96,8 @@
 // Bad input is a *framing.CorruptError whose Offset is the stream offset
 // of the frame it is in, and whose cause (errors.Is) is one of ErrJunk,
 // ErrHeader, ErrHeaderTooLarge, ErrNoLength, ErrDuplicateLength,
-// ErrBadLength, ErrTrailer, ErrDepth, ErrElements, ErrUnsupported or
-// ErrSyntax. They are fatal: the frames before the bad one have been
+// ErrBadLength, ErrTrailer, ErrDepth, ErrElements, ErrUnsupported,
+// ErrSyntax, ErrEscape (STOMP) or ErrExtension (chunked). They are fatal: the frames before the bad one have been
 // returned intact, and nothing after it is guessed at.
 //
 // # Writing

@@ -47,6 +47,13 @@ var (
 	// scalar followed directly by a bracket, an unknown RESP type byte
 	// inside an aggregate).
 	ErrSyntax = errors.New("textframe: syntax error")
+	// ErrEscape: a STOMP header holding a backslash that starts none of
+	// the four escapes STOMP 1.2 defines (\r, \n, \c, \\), which the
+	// specification makes a fatal protocol error.
+	ErrEscape = errors.New("textframe: undefined escape in a STOMP header")
+	// ErrExtension: a malformed HTTP/1.1 chunk extension (RFC 9112
+	// §7.1.1): not ";" name ["=" token or quoted-string].
+	ErrExtension = errors.New("textframe: malformed chunk extension")
 )
 
 // corrupt returns the codec's error for cause.

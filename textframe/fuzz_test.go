@@ -24,6 +24,7 @@ var fuzzCodecs = []struct {
 	{textframe.HTTPChunked, false},
 	{must(textframe.NewRESP(textframe.RESPConfig{MaxDepth: 4, MaxElements: 64})), false},
 	{textframe.STOMP12, false},
+	{textframe.MustChunked(textframe.ChunkedConfig{KeepExtensions: true, MaxLine: 64}), false},
 }
 
 func must[T any](v T, err error) T {
@@ -48,7 +49,8 @@ func FuzzText(f *testing.F) {
 		"000ahello\n00000001000200040006a\n",
 		"5;ext=1\r\nhello\r\n0\r\nExpires: never\r\n\r\nrest",
 		"*2\r\n$1\r\na\r\n%1\r\n+k\r\n|1\r\n+a\r\n:1\r\n:2\r\n>1\r\n_\r\nPING\r\n",
-		"\nSEND\ncontent-length:3\n\na\x00b\x00MESSAGE\n\nhi\x00",
+		"\nSEND\ncontent-length:3\n\na\x00b\x00MESSAGE\nk\\c:v\\\\\n\nhi\x00",
+		"5;a=1;b=\"x\\\"y\"\r\nhello\r\n0;z\r\nA: b\r\n\r\nrest",
 	}
 	for i, s := range seeds {
 		f.Add(byte(i), []byte(s), []byte{3, 1, 7})

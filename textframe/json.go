@@ -241,11 +241,174 @@ func (j *JSON) scan(buf []byte, pos int, s uint64, eof bool) (int, uint64, error
 		}
 		return -1, s, nil
 	}
-	depth := s & jDepth
+	return j.container(buf, pos, s)
+}
+
+// container goes on scanning a container from buf[pos] in state s, 64
+// bytes at a time while it can (block), byte by byte for the rest
+// (containerTail). Both give the same result for the same bytes, so that
+// however the stream is cut, the frames are the same.
+func (j *JSON) container(buf []byte, pos int, s uint64) (int, uint64, error) {
 	maxDepth := uint64(j.maxDepth)
 	if s&jInArray != 0 {
 		maxDepth-- // the array is a level
 	}
+	for {
+		if s&jInString != 0 {
+			// Strings are left the old way, which is faster on long ones
+			// (a stop only at quotes); blocks take over after them.
+			i, esc, closed := scanString(buf, pos, s&jEscape != 0)
+			if !closed {
+				s &^= jEscape
+				if esc {
+					s |= jEscape
+				}
+				return -1, s, nil
+			}
+			s &^= jInString | jEscape
+			pos = i
+		}
+		if pos+64 > len(buf) {
+			break
+		}
+		end, ns, ok, err := block((*[64]byte)(buf[pos:pos+64]), s, maxDepth)
+		if !ok {
+			// A backslash outside a string: the block's masks assume
+			// none; this block byte by byte.
+			end, ns, err = j.containerTail(buf[:pos+64], pos, s, maxDepth)
+		} else if end >= 0 {
+			end += pos
+		}
+		if err != nil || end >= 0 {
+			if err != nil {
+				return -1, s, err
+			}
+			return end, ns, nil
+		}
+		s = ns
+		pos += 64
+	}
+	return j.containerTail(buf, pos, s, maxDepth)
+}
+
+// block scans the 64 bytes of b inside a container in state s, as
+// simdjson does with SIMD, here with 8-byte words (SWAR): bit masks of
+// quotes, backslashes, opening and closing brackets; the bytes escaped
+// by an odd run of backslashes; the quotes that are not escaped; the
+// bytes inside strings by a prefix XOR of those quotes; and the brackets
+// outside strings, walked in order only when the depth could reach 0 or
+// exceed maxDepth in this block (else counted). It returns the index
+// after the container's closing bracket, or -1 and the state after b;
+// ok is false (and nothing else meaningful) when a backslash lies
+// outside a string, where escapes do not apply and the masks would be
+// wrong: the caller scans that block byte by byte.
+func block(b *[64]byte, s, maxDepth uint64) (end int, ns uint64, ok bool, err error) {
+	var quote, bslash, open, close uint64
+	for k := range 8 {
+		w := binary.LittleEndian.Uint64(b[8*k : 8*k+8])
+		o := w | 0x20*lows // '{' and '[' (and '}' and ']') differ only in 0x20
+		q := equalBytes(w, quotes) >> 7
+		bs := equalBytes(w, backslashes8) >> 7
+		op := equalBytes(o, '{'*lows) >> 7
+		cl := equalBytes(o, '}'*lows) >> 7
+		quote |= q * magic >> 56 << (8 * k)
+		bslash |= bs * magic >> 56 << (8 * k)
+		open |= op * magic >> 56 << (8 * k)
+		close |= cl * magic >> 56 << (8 * k)
+	}
+	// The bytes escaped: after an odd run of backslashes (a run may go on
+	// from the block before, which s&jEscape says).
+	var carry uint64
+	if s&jEscape != 0 {
+		carry = 1
+	}
+	bs := bslash &^ carry
+	follows := bs<<1 | carry
+	oddStarts := bs &^ evens &^ follows
+	evenRuns, next := bits.Add64(oddStarts, bs, 0)
+	escaped := (evens ^ evenRuns<<1) & follows
+	var inside uint64 // 1 inside strings, opening quotes included
+	if s&jInString != 0 {
+		inside = ^uint64(0)
+	}
+	inside ^= prefixXor(quote &^ escaped)
+	if bslash&^inside != 0 {
+		return -1, s, false, nil
+	}
+	depth := s & jDepth
+	if brackets := (open | close) &^ inside; brackets != 0 {
+		opens, closes := open&brackets, close&brackets
+		if depth > uint64(bits.OnesCount64(closes)) && depth+uint64(bits.OnesCount64(opens)) <= maxDepth {
+			depth = depth + uint64(bits.OnesCount64(opens)) - uint64(bits.OnesCount64(closes))
+		} else {
+			for m := brackets; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros64(m)
+				if opens>>i&1 != 0 {
+					depth++
+					if depth > maxDepth {
+						return -1, s, true, depthError(s, depth, maxDepth)
+					}
+					continue
+				}
+				depth--
+				if depth == 0 {
+					return i + 1, s &^ (jDepth | jInString | jEscape), true, nil
+				}
+			}
+		}
+	}
+	s &^= jDepth | jInString | jEscape
+	s |= depth
+	if inside>>63 != 0 {
+		s |= jInString
+	}
+	if next != 0 && inside>>63 != 0 {
+		s |= jEscape
+	}
+	return -1, s, true, nil
+}
+
+// depthError is the error for depth over maxDepth (which is the
+// codec's, less the streamed array's level).
+func depthError(s, depth, maxDepth uint64) error {
+	if s&jInArray != 0 {
+		maxDepth++
+	}
+	return corrupt(ErrDepth, "JSON nested more than %d deep", maxDepth)
+}
+
+const (
+	backslashes8 = '\\' * lows
+	evens        = 0x5555555555555555
+)
+
+// equalBytes marks with its high bit exactly each byte of x equal to the
+// byte repeated in y (no false marks, unlike zeroByte).
+func equalBytes(x, y uint64) uint64 {
+	x ^= y
+	return ^((x&low7 + low7) | x | low7)
+}
+
+const low7 = 0x7f7f7f7f7f7f7f7f
+
+// magic gathers bit 0 of each of the 8 bytes of x into the top byte of
+// x * magic: movemask(m) is (m >> 7) * magic >> 56.
+const magic = 0x0102040810204080
+
+// prefixXor sets each bit to the XOR of it and the bits below it.
+func prefixXor(x uint64) uint64 {
+	x ^= x << 1
+	x ^= x << 2
+	x ^= x << 4
+	x ^= x << 8
+	x ^= x << 16
+	return x ^ x<<32
+}
+
+// containerTail scans buf from pos byte by byte (and 8 bytes at a time
+// between structural bytes) in state s.
+func (j *JSON) containerTail(buf []byte, pos int, s, maxDepth uint64) (int, uint64, error) {
+	depth := s & jDepth
 	for {
 		if s&jInString != 0 {
 			i, esc, closed := scanString(buf, pos, s&jEscape != 0)
@@ -310,10 +473,13 @@ var jStruct = func() (t [256]byte) {
 // returns the index after the quote and true, or len(buf) and whether the
 // last byte escapes the next.
 //
-// It looks 8 bytes at a time for quotes only: a quote is escaped when an
-// odd run of backslashes precedes it, counted back no further than where
-// this call started, where no escape was pending. Strings are most of a
-// JSON stream, and escapes too frequent for a stop at each to pay off.
+// For its first 16 bytes (most strings are short) and the last bytes of
+// buf, it looks 8 bytes at a time for quotes only: a quote is escaped
+// when an odd run of backslashes precedes it, counted back no further
+// than where the scan started, where no escape was pending. Between them
+// it takes 64 bytes at a time (stringBlock), with the escapes computed
+// for the whole block at once. Strings are most of a JSON stream, and
+// escapes too frequent for a stop at each to pay off.
 func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 	if esc {
 		if pos >= len(buf) {
@@ -321,7 +487,40 @@ func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 		}
 		pos++
 	}
+	// Most strings are short: up to 16 bytes a word at a time as below,
+	// then 64-byte blocks.
 	lo := pos
+	for k := 0; k < 2 && pos+8 <= len(buf); k, pos = k+1, pos+8 {
+		for m := zeroByte(binary.LittleEndian.Uint64(buf[pos:]) ^ quotes); m != 0; m &= m - 1 {
+			q := pos + bits.TrailingZeros64(m)>>3
+			if buf[q] == '"' && backslashes(buf, lo, q)&1 == 0 {
+				return q + 1, false, true
+			}
+		}
+	}
+	if backslashes(buf, lo, pos)&1 == 1 {
+		// buf[pos] is escaped by the backslash before it.
+		if pos >= len(buf) {
+			return pos, true, false
+		}
+		pos++
+	}
+	for pos+64 <= len(buf) {
+		i, next := stringBlock((*[64]byte)(buf[pos : pos+64]))
+		if i >= 0 {
+			return pos + i + 1, false, true
+		}
+		pos += 64
+		if next {
+			// The block ended in an escaping backslash: the next byte is
+			// escaped, whatever it is.
+			if pos >= len(buf) {
+				return pos, true, false
+			}
+			pos++
+		}
+	}
+	lo = pos
 	for ; pos+8 <= len(buf); pos += 8 {
 		// Marked bytes, lowest first: the lowest is a quote; one above a
 		// quote may be a false mark (a borrow), hence the check.
@@ -338,6 +537,27 @@ func scanString(buf []byte, pos int, esc bool) (int, bool, bool) {
 		}
 	}
 	return len(buf), backslashes(buf, lo, len(buf))&1 == 1, false
+}
+
+// stringBlock finds the closing quote of a string in the 64 bytes of b,
+// whose first byte is not escaped: the index of the first quote not
+// escaped by an odd run of backslashes, or -1 and whether the last byte
+// escapes the next one. See block.
+func stringBlock(b *[64]byte) (int, bool) {
+	var quote, bslash uint64
+	for k := range 8 {
+		w := binary.LittleEndian.Uint64(b[8*k : 8*k+8])
+		quote |= (equalBytes(w, quotes) >> 7) * magic >> 56 << (8 * k)
+		bslash |= (equalBytes(w, backslashes8) >> 7) * magic >> 56 << (8 * k)
+	}
+	follows := bslash << 1
+	oddStarts := bslash &^ evens &^ follows
+	evenRuns, next := bits.Add64(oddStarts, bslash, 0)
+	escaped := (evens ^ evenRuns<<1) & follows
+	if q := quote &^ escaped; q != 0 {
+		return bits.TrailingZeros64(q), false
+	}
+	return -1, next != 0
 }
 
 // backslashes counts the backslashes just before buf[end], back to lo.

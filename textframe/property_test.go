@@ -29,6 +29,8 @@ func TestReadPathsSmallAlphabet(t *testing.T) {
 		{"octetcounting", textframe.OctetCounting, "0123 \na<"},
 		{"pktline", textframe.PktLine, "0123456789abcdefx"},
 		{"stomp", textframe.STOMP12, "SEND\n\r\x00:content-length12 "},
+		{"stomp-escapes", textframe.STOMP12, "SEND\n\\rct:\x00"},
+		{"chunked-keepext", textframe.MustChunked(textframe.ChunkedConfig{KeepExtensions: true}), "013;=x\" \\\r\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

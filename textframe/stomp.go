@@ -25,7 +25,11 @@ type STOMPConfig struct {
 //
 // A command that is not 1 or more of A-Z is ErrJunk, a header line
 // without ":" ErrHeader, a content-length that is not 1 to 18 digits
-// ErrBadLength, a header block over MaxHeader ErrHeaderTooLarge.
+// ErrBadLength, a header block over MaxHeader ErrHeaderTooLarge, and a
+// backslash in a header that starts none of the escapes \r \n \c \\
+// (in every frame but CONNECT and CONNECTED, whose headers are not
+// escaped) ErrEscape, the fatal protocol error the specification asks
+// for. STOMPFrame reads a frame's command, headers (unescaped) and body.
 //
 // The encoder takes a whole frame (command, headers, empty line, body)
 // and appends the NUL; it refuses one that would not read back whole (a
@@ -157,6 +161,11 @@ func (c *STOMP) header(buf []byte, st *framing.DecodeState) (int, error) {
 			colon := bytes.IndexByte(line, ':')
 			if colon < 0 {
 				return 0, corrupt(ErrHeader, "STOMP header line %s", clip(line))
+			}
+			if bytes.IndexByte(line, '\\') >= 0 && !stompRawCommand(buf) {
+				if err := checkSTOMPEscapes(line); err != nil {
+					return 0, err
+				}
 			}
 			if string(line[:colon]) == "content-length" && st.Carry == 0 {
 				n, ok := parseDecimal(line[colon+1:], maxDecimal)
