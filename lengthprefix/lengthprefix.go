@@ -674,10 +674,11 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 	if l.sumTrail && len(buf) >= l.hdr {
 		// A checksum trailer and nothing else to check: the header is
 		// read and the checksum compared here, with one call into
-		// hash/crc32, without the general path's layers (a tenth of the
-		// checksum's own cost on a 4 KiB frame). Anything unusual (a
-		// frame too short or too long for this path, a mismatch) goes on
-		// to the general path, which finds the same and says why.
+		// hash/crc32, without the general path's layers (their cost is
+		// what a CRC-32 trailer adds to hash/crc32's; bench/RESULTS.md,
+		// issue 18). Anything unusual (a frame too short or too long for
+		// this path, a mismatch) goes on to the general path, which finds
+		// the same and says why.
 		n := l.field(buf[l.off:l.hdr])
 		if n <= l.maxLen && int64(n) <= maxInt-max(l.fixed, 0) {
 			t := int64(n) + l.fixed
