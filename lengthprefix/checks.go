@@ -359,6 +359,31 @@ func (k *checks) verify(frame []byte) *framing.CorruptError {
 	return nil
 }
 
+// trailerSumOK reports whether a whole frame passes checks that are a
+// checksum trailer, then Trailer bytes: verify's verdict for such checks,
+// without its error.
+func (k *checks) trailerSumOK(frame []byte) bool {
+	s := k.sum
+	end := len(frame) - k.tlen
+	lo, hi := s.from, end
+	if s.n > 0 {
+		hi = s.from + s.n
+	}
+	if lo > hi || hi > end {
+		return false
+	}
+	var c uint32
+	switch s.alg {
+	case CRC32IEEE:
+		c = crc32.ChecksumIEEE(frame[lo:hi])
+	case CRC32C:
+		c = crc32.Checksum(frame[lo:hi], castagnoli)
+	default:
+		c = uint32(crc16(0xFFFF, frame[lo:hi]))
+	}
+	return c == s.get(frame[end:end+s.w]) && bytes.Equal(frame[end+s.w:], k.trailer)
+}
+
 // seal fills, in a header the encoder wrote, what the checks need: the
 // fixed bytes, the caller's Seal, a checksum in the header. body is what
 // follows the header up to the trailer.

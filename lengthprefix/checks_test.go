@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand"
 	"testing"
 
 	"github.com/framekit/framekit/framing"
@@ -158,5 +160,74 @@ func TestChecksumMismatchMessage(t *testing.T) {
 	want = "CRC-16/CCITT mismatch: the frame says 0x0001, its bytes give 0x29b1"
 	if len(errs) != 1 || !bytes.Contains([]byte(errs[0].Error()), []byte(want)) {
 		t.Errorf("%v, want it to say %q", errs, want)
+	}
+}
+
+// TestTrailerChecksumFastPath: Decode's fast path for a checksum trailer
+// says exactly what the general path says (the same layout with a Check
+// that accepts everything, which takes the general path), on every prefix
+// of good, corrupted and random frames: the same result, the same error.
+func TestTrailerChecksumFastPath(t *testing.T) {
+	configs := []Config{
+		checksumCases[0].c, checksumCases[1].c, checksumCases[2].c, checksumCases[3].c,
+		{Size: 2, Strip: 2, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC32IEEE}}},
+		{Size: 4, Strip: 4, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC32C, Order: LittleEndian, From: 1, Len: 6}}},
+		{Size: 1, Strip: 0, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC16CCITT, Len: 3}, Trailer: []byte{0xCE, 0x0A}}},
+		{Offset: 3, Size: 3, Order: LittleEndian, IncludesHeader: true, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC32IEEE, From: 6}}},
+		{Offset: 1, Size: 2, Adjust: 7, Strip: 3, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC32IEEE}}},
+		{Size: 1, Signed: true, Strip: 1, Checks: &Checks{Checksum: &Checksum{Algorithm: CRC16CCITT, Order: LittleEndian}}},
+	}
+	accept := func([]byte) error { return nil }
+	seed := int64(18)
+	rng := rand.New(rand.NewSource(seed))
+	for i, c := range configs {
+		fast, err := NewDecoder(c)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		slowC := c
+		k := *c.Checks
+		k.Check = accept
+		slowC.Checks = &k
+		slow, err := NewDecoder(slowC)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		if !fast.l.sumTrail || slow.l.sumTrail {
+			t.Fatalf("config %d: fast path %v and %v, want it on the first only", i, fast.l.sumTrail, slow.l.sumTrail)
+		}
+		enc, encErr := New(c)
+		for range 200 {
+			var b []byte
+			if encErr == nil && rng.Intn(4) > 0 {
+				p := make([]byte, rng.Intn(40))
+				rng.Read(p)
+				if c.Strip == 0 { // the encoder takes the whole frame: give it room for a header
+					p = append(make([]byte, c.Offset+c.Size+max(c.Adjust, 0)), p...)
+				}
+				if b, err = enc.AppendFrame(nil, p); err != nil {
+					continue
+				}
+				if rng.Intn(2) == 0 {
+					b[rng.Intn(len(b))] ^= byte(1 + rng.Intn(255))
+				}
+			} else {
+				b = make([]byte, rng.Intn(30))
+				rng.Read(b)
+			}
+			for n := 0; n <= len(b); n++ {
+				for _, eof := range []bool{false, true} {
+					st1 := framing.DecodeState{Limit: 1 << 20}
+					st2 := st1
+					d1, err1 := fast.Decode(b[:n:n], eof, &st1)
+					d2, err2 := slow.Decode(b[:n:n], eof, &st2)
+					if d1 != d2 || st1 != st2 || fmt.Sprint(err1) != fmt.Sprint(err2) ||
+						fmt.Sprintf("%T", err1) != fmt.Sprintf("%T", err2) {
+						t.Fatalf("config %d (seed %d), % x (eof %v): fast path %v, %v; general path %v, %v",
+							i, seed, b[:n], eof, d1, err1, d2, err2)
+					}
+				}
+			}
+		}
 	}
 }

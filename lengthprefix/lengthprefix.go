@@ -107,6 +107,11 @@ type layout struct {
 	varint bool // the field is a varint of at most size bytes at off
 	k      *checks
 	tlen   int // bytes after the body (k.tlen)
+	// sumTrail: a fixed-size field and Checks that are a checksum trailer
+	// (and Trailer bytes) and nothing else, decoded on a fast path;
+	// minTotal is then the smallest frame frameSize accepts.
+	sumTrail bool
+	minTotal int64
 	// copyHead is, for Strip 0, how many bytes of the caller's frame the
 	// encoder copies as the header (the varint's bytes for a varint).
 	copyHead int
@@ -205,6 +210,8 @@ func (l *layout) addChecks() error {
 		}
 	}
 	l.k, l.tlen = k, k.tlen
+	l.sumTrail = !l.varint && k.fixed == nil && k.check == nil && !k.resync && k.sum != nil && !k.sum.inHead
+	l.minTotal = int64(max(l.hdr+l.tlen, l.strip))
 	if !l.varint {
 		// The header the encoder copies reaches the bytes a positive
 		// Adjust adds (a checksum after the length field), except those
@@ -662,6 +669,28 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 				return framing.Frame(l.hdr, t, t), nil
 			}
 			return framing.NeedFrame(l.hdr, int64(t), int64(t)), nil
+		}
+	}
+	if l.sumTrail && len(buf) >= l.hdr {
+		// A checksum trailer and nothing else to check: the header is
+		// read and the checksum compared here, with one call into
+		// hash/crc32, without the general path's layers (their cost is
+		// what a CRC-32 trailer adds to hash/crc32's; bench/RESULTS.md,
+		// issue 18). Anything unusual (a frame too short or too long for
+		// this path, a mismatch) goes on to the general path, which finds
+		// the same and says why.
+		n := l.field(buf[l.off:l.hdr])
+		if n <= l.maxLen && int64(n) <= maxInt-max(l.fixed, 0) {
+			t := int64(n) + l.fixed
+			if t >= l.minTotal {
+				end := t - int64(l.tlen)
+				if int64(len(buf)) < t {
+					return framing.NeedFrame(l.strip, end, t).Checked(), nil
+				}
+				if l.k.trailerSumOK(buf[:t]) {
+					return framing.Frame(l.strip, int(end), int(t)), nil
+				}
+			}
 		}
 	}
 	if l.k != nil {
