@@ -159,8 +159,7 @@ func startServer(self, impl string) (*server, error) {
 	s := &server{cmd: cmd, in: in, out: bufio.NewScanner(out), impl: impl, goMem: impl != "python"}
 	line, ok := s.line("PORT ")
 	if !ok {
-		s.stop()
-		return nil, fmt.Errorf("%s printed no port", impl)
+		return nil, fmt.Errorf("%s printed no port (%v)", impl, s.stop())
 	}
 	s.addr = net.JoinHostPort("127.0.0.1", strings.TrimSpace(line))
 	// The client reads the server's CPU time from /proc by this pid:
@@ -474,6 +473,7 @@ func idleRun(self, impl string, n int) (heap, rss float64, err error) {
 		return 0, 0, err
 	}
 	cmd := exec.Command("taskset", "-c", "1", self, "client", "-mode", "idle", "-addr", s.addr, "-conns", strconv.Itoa(n))
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
