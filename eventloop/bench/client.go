@@ -3,7 +3,8 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -52,98 +53,232 @@ func cpuTime() time.Duration {
 
 // throughputResult is one pipelined echo run.
 type throughputResult struct {
-	FramesPerSec float64
-	MBPerSec     float64 // payload bytes echoed, both ways not double-counted
-	ClientCPU    float64 // of one CPU, over the window
+	FramesPerSec     float64
+	MBPerSec         float64 // payload bytes echoed, both ways not double-counted
+	ClientCPU        float64 // of one CPU, over the window
+	ClientNsPerFrame float64 // client CPU time per echoed frame
+	ServerCPU        float64 // of one CPU, over the window; -1 without a server pid
+	ServerNsPerFrame float64 // server CPU time per echoed frame; -1 without a server pid
 }
 
-// throughput runs the pipelined echo: on each connection a writer sends
-// batches of frames (at most two batches in flight) and a reader checks
-// every echoed frame; the frames echoed within the window are counted.
-func throughput(addr string, conns, size int, warmup, window time.Duration) (throughputResult, error) {
+// cpuMeter reads the client's and (given its pid) the server's CPU time.
+type cpuMeter struct{ serverPID int }
+
+func (m cpuMeter) read() (client, server time.Duration, err error) {
+	client = cpuTime()
+	if m.serverPID > 0 {
+		server, err = procCPU(m.serverPID)
+		if err != nil {
+			err = fmt.Errorf("server's CPU time: %w", err)
+		}
+	}
+	return client, server, err
+}
+
+// figures returns CPU use (1.00 = one CPU) and CPU time per frame over
+// secs seconds and frames frames; -1 for an unmeasured server.
+func (m cpuMeter) figures(d time.Duration, secs, frames float64, measured bool) (use, nsPerFrame float64) {
+	if !measured {
+		return -1, -1
+	}
+	return d.Seconds() / secs, float64(d.Nanoseconds()) / max(frames, 1)
+}
+
+// EchoError is an echo that is not the frames sent: a wrong byte at a
+// checked offset, more bytes than were sent, or the end of the stream
+// before every frame sent came back.
+type EchoError struct {
+	Frame  int64 // frames echoed before the fault
+	Offset int   // the fault's offset in that frame
+	Got    int   // the byte read (-1: the stream ended)
+	Want   int   // the byte expected (-1: nothing more was sent)
+}
+
+func (e *EchoError) Error() string {
+	switch {
+	case e.Got < 0:
+		return fmt.Sprintf("echo ended after %d frames and %d bytes of the next", e.Frame, e.Offset)
+	case e.Want < 0:
+		return fmt.Sprintf("echo longer than what was sent: byte %#02x after %d frames and %d bytes", e.Got, e.Frame, e.Offset)
+	}
+	return fmt.Sprintf("echo corrupt: frame %d byte %d is %#02x, want %#02x", e.Frame, e.Offset, e.Got, e.Want)
+}
+
+// echoCheck checks an echoed stream of identical frames as it arrives, in
+// place: every frame's 4-byte header and its payload's last byte at their
+// offsets, whatever the read boundaries, without copying frames out.
+type echoCheck struct {
+	frameLen int
+	hdr      [4]byte
+	last     byte  // the payload's last byte (a payload of 0 bytes has none)
+	off      int   // position in the frame being received
+	frames   int64 // complete frames received
+}
+
+func newEchoCheck(frame []byte) *echoCheck {
+	e := &echoCheck{frameLen: len(frame), last: frame[len(frame)-1]}
+	copy(e.hdr[:], frame)
+	return e
+}
+
+// feed checks the next bytes of the echo.
+func (e *echoCheck) feed(b []byte) error {
+	hdr := binary.BigEndian.Uint32(e.hdr[:])
+	for i := 0; i < len(b); {
+		if e.off == 0 && len(b)-i >= e.frameLen { // a whole frame
+			if binary.BigEndian.Uint32(b[i:]) != hdr {
+				for k := 0; ; k++ {
+					if b[i+k] != e.hdr[k] {
+						return e.fault(k, b[i+k], e.hdr[k])
+					}
+				}
+			}
+			if end := i + e.frameLen - 1; end > i+3 && b[end] != e.last {
+				return e.fault(e.frameLen-1, b[end], e.last)
+			}
+			i += e.frameLen
+			e.frames++
+			continue
+		}
+		if e.off < 4 { // a header cut by the read
+			if b[i] != e.hdr[e.off] {
+				return e.fault(e.off, b[i], e.hdr[e.off])
+			}
+			e.off++
+			i++
+		} else { // a payload cut by the read: only its last byte is checked
+			n := min(len(b)-i, e.frameLen-e.off)
+			if e.off+n == e.frameLen && b[i+n-1] != e.last {
+				return e.fault(e.frameLen-1, b[i+n-1], e.last)
+			}
+			e.off += n
+			i += n
+		}
+		if e.off == e.frameLen {
+			e.off = 0
+			e.frames++
+		}
+	}
+	return nil
+}
+
+func (e *echoCheck) fault(off int, got, want byte) error {
+	return &EchoError{Frame: e.frames, Offset: off, Got: int(got), Want: int(want)}
+}
+
+// pipeline drives one connection of the pipelined echo from one
+// goroutine: it keeps at most two batches of per frames in flight,
+// sending a batch each time a batch's worth has come back (no channel
+// operation: the credit is the count of frames sent and not yet echoed),
+// and checks the echo in place with an echoCheck.
+type pipeline struct {
+	frames []byte // 2 × per identical frames: the most ever in flight
+	per    int    // frames per batch
+	limit  int64  // frames to send in all; 0: until the connection fails
+}
+
+func newPipeline(size int) *pipeline {
+	per := max(1, min(16, 8192/(size+4))) // frames per batch
+	frame := binary.BigEndian.AppendUint32(nil, uint32(size))
+	for i := 0; i < size; i++ {
+		frame = append(frame, byte(i))
+	}
+	return &pipeline{frames: bytes.Repeat(frame, 2*per), per: per}
+}
+
+// run drives c until limit frames came back (returning their number) or
+// the connection fails; buf (the reads' buffer, at least len(p.frames)
+// bytes: no read can return more than is in flight) is reused, echoed
+// gets each read's count of complete frames.
+func (p *pipeline) run(c net.Conn, buf []byte, echoed *atomic.Int64) (int64, error) {
+	frameLen := len(p.frames) / (2 * p.per)
+	chk := newEchoCheck(p.frames[:frameLen])
+	var sent int64
+	for {
+		room := int64(2*p.per) - (sent - chk.frames) // frames that may go out
+		n := room / int64(p.per) * int64(p.per)
+		if p.limit > 0 {
+			n = min(n, p.limit-sent)
+			if chk.frames == p.limit {
+				return chk.frames, nil
+			}
+		}
+		if n > 0 {
+			if _, err := c.Write(p.frames[:n*int64(frameLen)]); err != nil {
+				return chk.frames, err
+			}
+			sent += n
+		}
+		k, err := c.Read(buf)
+		if k > 0 {
+			before := chk.frames
+			ferr := chk.feed(buf[:k])
+			echoed.Add(chk.frames - before)
+			if ferr != nil {
+				return chk.frames, ferr
+			}
+			if chk.frames > sent || chk.frames == sent && chk.off > 0 {
+				return chk.frames, &EchoError{Frame: sent, Offset: chk.off, Got: int(buf[k-1]), Want: -1}
+			}
+		}
+		if err == io.EOF {
+			return chk.frames, &EchoError{Frame: chk.frames, Offset: chk.off, Got: -1}
+		}
+		if err != nil {
+			return chk.frames, err
+		}
+	}
+}
+
+// throughput runs the pipelined echo on conns connections, one goroutine
+// each (a pipeline); the frames echoed within the window are counted, and
+// the client's and the server's CPU time over it are read.
+func throughput(addr string, conns, size int, warmup, window time.Duration, serverPID int) (throughputResult, error) {
 	cs, err := dialAll(addr, conns)
 	if err != nil {
 		return throughputResult{}, err
 	}
 	defer closeAll(cs)
-	per := max(1, min(16, 8192/(size+4))) // frames per batch
-	payload := make([]byte, size)
-	for i := range payload {
-		payload[i] = byte(i)
-	}
-	var batch []byte
-	for i := 0; i < per; i++ {
-		batch = binary.BigEndian.AppendUint32(batch, uint32(size))
-		batch = append(batch, payload...)
-	}
+	p := newPipeline(size)
 	var echoed atomic.Int64
-	var stop atomic.Bool
-	done := make(chan struct{})
+	var stopped atomic.Bool
+	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	errc := make(chan error, 2*conns)
 	for _, c := range cs {
-		sem := make(chan struct{}, 2)
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case sem <- struct{}{}:
-				case <-done:
-					return
-				}
-				if _, err := c.Write(batch); err != nil {
-					errc <- err
-					return
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			r := bufio.NewReaderSize(c, 64<<10)
-			buf := make([]byte, 4+size)
-			for got := 0; ; got++ {
-				if _, err := io.ReadFull(r, buf); err != nil {
-					errc <- err
-					return
-				}
-				if binary.BigEndian.Uint32(buf) != uint32(size) || buf[4+size-1] != payload[size-1] {
-					errc <- fmt.Errorf("echo corrupt")
-					return
-				}
-				echoed.Add(1)
-				if got%per == per-1 {
-					select {
-					case <-sem:
-					case <-done:
-						return
-					}
-				}
+			_, err := p.run(c, make([]byte, len(p.frames)), &echoed)
+			if err != nil && !stopped.Load() { // after the window every connection is closed
+				failed.CompareAndSwap(nil, &err)
 			}
 		}()
 	}
+	meter := cpuMeter{serverPID}
 	time.Sleep(warmup)
-	f0, cpu0, t0 := echoed.Load(), cpuTime(), time.Now()
+	f0, t0 := echoed.Load(), time.Now()
+	c0, s0, err0 := meter.read()
 	time.Sleep(window)
-	f1, cpu1, t1 := echoed.Load(), cpuTime(), time.Now()
-	stop.Store(true)
-	close(done)
-	closeAll(cs) // ends the readers and writers
+	f1, t1 := echoed.Load(), time.Now()
+	c1, s1, err1 := meter.read()
+	stopped.Store(true)
+	closeAll(cs) // ends the pipelines
 	wg.Wait()
-	select {
-	case err := <-errc:
-		if !stop.Load() {
-			return throughputResult{}, err
-		}
-	default:
+	if err := failed.Load(); err != nil {
+		return throughputResult{}, *err
+	}
+	if err := cmp.Or(err0, err1); err != nil {
+		return throughputResult{}, err
 	}
 	secs := t1.Sub(t0).Seconds()
 	frames := float64(f1 - f0)
-	return throughputResult{
-		FramesPerSec: frames / secs,
-		MBPerSec:     frames * float64(size) / secs / 1e6,
-		ClientCPU:    (cpu1 - cpu0).Seconds() / secs,
-	}, nil
+	if frames == 0 {
+		return throughputResult{}, fmt.Errorf("no frame echoed in %v", window)
+	}
+	res := throughputResult{FramesPerSec: frames / secs, MBPerSec: frames * float64(size) / secs / 1e6}
+	res.ClientCPU, res.ClientNsPerFrame = meter.figures(c1-c0, secs, frames, true)
+	res.ServerCPU, res.ServerNsPerFrame = meter.figures(s1-s0, secs, frames, serverPID > 0)
+	return res, nil
 }
 
 // histogram counts latencies in buckets 1/32 of a power of two wide
@@ -180,26 +315,33 @@ func (h *histogram) quantile(q float64) time.Duration {
 
 // latencyResult is one closed-loop run.
 type latencyResult struct {
-	P50, P99  time.Duration
-	Requests  int64
-	ClientCPU float64
+	P50, P99           time.Duration
+	Requests           int64
+	ClientCPU          float64
+	ServerCPU          float64 // of one CPU, over the run; -1 without a server pid
+	ServerNsPerRequest float64 // server CPU time per request; -1 without a server pid
 }
 
 // latency runs one request/response per connection at a time (closed
-// loop) for d, recording each round trip in a histogram.
-func latency(addr string, conns, size int, d time.Duration) (latencyResult, error) {
+// loop) for d, recording each round trip in a histogram and checking each
+// reply's header and last byte.
+func latency(addr string, conns, size int, d time.Duration, serverPID int) (latencyResult, error) {
 	cs, err := dialAll(addr, conns)
 	if err != nil {
 		return latencyResult{}, err
 	}
 	defer closeAll(cs)
 	req := binary.BigEndian.AppendUint32(nil, uint32(size))
-	req = append(req, make([]byte, size)...)
+	for i := 0; i < size; i++ {
+		req = append(req, byte(i))
+	}
 	var mu sync.Mutex
 	var all histogram
 	var wg sync.WaitGroup
-	var failed atomic.Value
-	cpu0, t0 := cpuTime(), time.Now()
+	var failed atomic.Pointer[error]
+	meter := cpuMeter{serverPID}
+	t0 := time.Now()
+	c0, s0, err0 := meter.read()
 	end := t0.Add(d)
 	for _, c := range cs {
 		wg.Add(1)
@@ -207,15 +349,20 @@ func latency(addr string, conns, size int, d time.Duration) (latencyResult, erro
 			defer wg.Done()
 			h := new(histogram)
 			buf := make([]byte, len(req))
+			chk := newEchoCheck(req)
 			_ = c.SetDeadline(end.Add(10 * time.Second))
 			for time.Now().Before(end) {
 				start := time.Now()
 				if _, err := c.Write(req); err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &err)
 					return
 				}
 				if _, err := io.ReadFull(c, buf); err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+				if err := chk.feed(buf); err != nil {
+					failed.CompareAndSwap(nil, &err)
 					return
 				}
 				h.add(time.Since(start))
@@ -227,13 +374,19 @@ func latency(addr string, conns, size int, d time.Duration) (latencyResult, erro
 	}
 	wg.Wait()
 	secs := time.Since(t0).Seconds()
-	if err, ok := failed.Load().(error); ok {
+	c1, s1, err1 := meter.read()
+	if err := failed.Load(); err != nil {
+		return latencyResult{}, *err
+	}
+	if err := cmp.Or(err0, err1); err != nil {
 		return latencyResult{}, err
 	}
 	var n int64
 	for _, c := range all.counts {
 		n += c
 	}
-	return latencyResult{P50: all.quantile(0.5), P99: all.quantile(0.99), Requests: n,
-		ClientCPU: (cpuTime() - cpu0).Seconds() / secs}, nil
+	res := latencyResult{P50: all.quantile(0.5), P99: all.quantile(0.99), Requests: n}
+	res.ClientCPU, _ = meter.figures(c1-c0, secs, float64(n), true)
+	res.ServerCPU, res.ServerNsPerRequest = meter.figures(s1-s0, secs, float64(n), serverPID > 0)
+	return res, nil
 }

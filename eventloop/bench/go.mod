@@ -18,6 +18,7 @@ require (
 	github.com/framekit/framekit/eventloop/internal/looptest v0.0.0-00010101000000-000000000000
 	github.com/framekit/framekit/eventloop/nbio v0.0.0-00010101000000-000000000000
 	github.com/framekit/framekit/eventloop/netpoll v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
 	github.com/lesismal/nbio v1.6.8
 	github.com/panjf2000/gnet/v2 v2.9.7
 )
@@ -26,7 +27,6 @@ require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
 	github.com/framekit/framekit/eventloop/internal/loopcore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

@@ -13,15 +13,21 @@
 // server's resident set) at each -idle count, with the client in another
 // process, and at each -idle-self count with the server's own process
 // holding the client's ends (both ends counted); pipelined echo throughput
-// at 64 B and 4 KiB frames, 100 and 5,000 connections, with the client's
-// CPU; p99 (and p50) latency of one request/response per connection in a
-// closed loop at 5,000 connections, from a histogram. Each cell is the
-// median of -runs runs. It prints Markdown tables. Linux only (taskset,
-// /proc).
+// at 64 B and 4 KiB frames, 100 and 5,000 connections; p99 (and p50)
+// latency of one request/response per connection in a closed loop at 5,000
+// connections, from a histogram. Throughput and latency cells show the
+// client's CPU use and the server's (read by the client from
+// /proc/PID/stat over the window) and the server's CPU time per frame, so
+// that a client-bound cell is visible and servers compare by their own
+// cost. Each cell is the median of -runs runs. It prints Markdown tables
+// on stdout and its progress on stderr; a failure is an error message
+// and a non-zero exit. Linux only (taskset, /proc).
 package main
 
 import (
 	"bufio"
+	"cmp"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,16 +36,22 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 func main() {
 	log.SetFlags(0)
+	if len(os.Args) > 1 {
+		log.SetPrefix("loopbench " + os.Args[1] + ": ")
+	}
 	if len(os.Args) < 2 {
 		log.Fatal("usage: loopbench run|serve|client [flags]")
 	}
@@ -53,7 +65,10 @@ func main() {
 	case "client":
 		err = clientMain(os.Args[2:])
 	case "run":
-		err = runMain(os.Args[2:])
+		start := time.Now()
+		if err = runMain(os.Args[2:]); err == nil {
+			log.Printf("run finished after %v", time.Since(start).Round(time.Second))
+		}
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -72,14 +87,15 @@ func clientMain(args []string) error {
 	size := fs.Int("size", 64, "payload bytes per frame")
 	warmup := fs.Duration("warmup", time.Second, "throughput: time before the window")
 	window := fs.Duration("window", 10*time.Second, "throughput: measured time; latency: run time")
+	serverPID := fs.Int("server-pid", 0, "the server's pid, to read its CPU time from /proc (0: not read)")
 	_ = fs.Parse(args)
 	var res any
 	var err error
 	switch *mode {
 	case "throughput":
-		res, err = throughput(*addr, *conns, *size, *warmup, *window)
+		res, err = throughput(*addr, *conns, *size, *warmup, *window, *serverPID)
 	case "latency":
-		res, err = latency(*addr, *conns, *size, *window)
+		res, err = latency(*addr, *conns, *size, *window, *serverPID)
 	case "idle":
 		// Hold conns open, silent, until stdin closes.
 		cs, derr := dialAll(*addr, *conns)
@@ -104,9 +120,12 @@ type server struct {
 	cmd   *exec.Cmd
 	in    io.WriteCloser
 	out   *bufio.Scanner
+	impl  string
 	addr  string
 	goMem bool // answers "mem N"
 }
+
+var allCells = []string{"idle", "idle-self", "throughput", "latency"}
 
 var allImpls = []string{"goroutine", "gnet+framekit", "gnet-bare", "netpoll+framekit", "netpoll-bare",
 	"nbio+framekit", "nbio-bare", "python"}
@@ -122,6 +141,7 @@ func startServer(self, impl string) (*server, error) {
 	} else {
 		cmd = exec.Command("taskset", "-c", "0", self, "serve", "-impl", impl)
 	}
+	cmd.SysProcAttr = childAttr()
 	if impl != "python" {
 		cmd.Stderr = os.Stderr // asyncio logs each send to a closed socket
 	}
@@ -136,15 +156,34 @@ func startServer(self, impl string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, in: in, out: bufio.NewScanner(out), goMem: impl != "python"}
+	s := &server{cmd: cmd, in: in, out: bufio.NewScanner(out), impl: impl, goMem: impl != "python"}
 	line, ok := s.line("PORT ")
 	if !ok {
-		s.stop()
-		return nil, fmt.Errorf("%s printed no port", impl)
+		return nil, fmt.Errorf("%s printed no port (%v)", impl, s.stop())
 	}
 	s.addr = net.JoinHostPort("127.0.0.1", strings.TrimSpace(line))
+	// The client reads the server's CPU time from /proc by this pid:
+	// taskset execs the server, so once it has printed its port the pid
+	// must be the server's own (python3 or this program), not taskset's.
+	name, err := procName(s.pid())
+	if err == nil && (name == "taskset" || (impl == "python") != strings.HasPrefix(name, "python")) {
+		err = fmt.Errorf("pid %d is %q", s.pid(), name)
+	}
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%s: not the server's process: %w", impl, err)
+	}
 	time.Sleep(300 * time.Millisecond) // the loops listen after the port is printed
 	return s, nil
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// childAttr makes a child process die with this one (SIGKILL when the
+// run process exits, however it exits), so that no server or client is
+// left running, pinned to a measured CPU, to disturb the next run.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // line returns the next line of the server's output that starts with
@@ -164,10 +203,17 @@ func (s *server) line(prefix string) (string, bool) {
 	return "", false
 }
 
-func (s *server) stop() {
+// stop ends the server; it is an error if the server had ended before
+// (crashed during the cell), with what its exit status was.
+func (s *server) stop() error {
+	st, err := readProcStat(s.pid())
 	_ = s.in.Close()
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	werr := s.cmd.Wait()
+	if err == nil && st.State != 'Z' && st.State != 'X' {
+		return nil
+	}
+	return fmt.Errorf("server %s (pid %d) ended before it was stopped: %v", s.impl, s.pid(), cmp.Or(werr, err))
 }
 
 // mem returns the server's heap+stacks (Go servers; -1 otherwise) and
@@ -198,15 +244,25 @@ func (s *server) measure(cmd string, n int) (heap, resident int64, err error) {
 	return heap, resident, nil
 }
 
-// client runs one client cell pinned to CPU 1 and decodes its result.
-func client(self string, res any, args ...string) error {
-	cmd := exec.Command("taskset", append([]string{"-c", "1", self, "client"}, args...)...)
+// client runs one client cell pinned to CPU 1 and decodes its result; a
+// client that has not finished within limit is killed (an error).
+func client(self string, res any, limit time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "1", self, "client"}, args...)...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return fmt.Errorf("client %v: killed after %v: %w", args, limit, err)
+	}
 	if err != nil {
 		return fmt.Errorf("client %v: %w", args, err)
 	}
-	return json.Unmarshal(out, res)
+	if err := json.Unmarshal(out, res); err != nil {
+		return fmt.Errorf("client %v: its result %q: %w", args, out, err)
+	}
+	return nil
 }
 
 func median(xs []float64) float64 {
@@ -227,13 +283,30 @@ func runMain(args []string) error {
 	idle := fs.String("idle", "1000,9000,19000", "idle connection counts")
 	idleSelf := fs.String("idle-self", "1000,9000", "idle connection counts, client and server in one process")
 	implList := fs.String("impls", strings.Join(allImpls, ","), "servers")
-	cells := fs.String("cells", "idle,idle-self,throughput,latency", "what to measure")
+	cells := fs.String("cells", strings.Join(allCells, ","), "what to measure")
 	_ = fs.Parse(args)
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	impls := strings.Split(*implList, ",")
+	for _, impl := range impls {
+		if !slices.Contains(allImpls, impl) {
+			return fmt.Errorf("no server %q (servers: %s)", impl, strings.Join(allImpls, ","))
+		}
+	}
+	for _, c := range strings.Split(*cells, ",") {
+		if !slices.Contains(allCells, c) {
+			return fmt.Errorf("no cell %q (cells: %s)", c, strings.Join(allCells, ","))
+		}
+	}
+	unlock, err := lockRun()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	progress.Store("starting")
+	reportSignals()
 	want := func(c string) bool { return slices.Contains(strings.Split(*cells, ","), c) }
 	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -idle-self %s -impls %s -cells %s\n\n",
 		*runs, *window, *warmup, *lat, *idle, *idleSelf, *implList, *cells)
@@ -261,70 +334,128 @@ func runMain(args []string) error {
 	}
 
 	if want("throughput") {
-		fmt.Println("### Pipelined echo throughput (frames/s; client CPU, 1.00 = one CPU)")
-		fmt.Println()
 		type cell struct{ size, conns int }
-		cellsT := []cell{{64, 100}, {4096, 100}, {64, 5000}, {4096, 5000}}
-		fmt.Print("| server |")
-		for _, c := range cellsT {
-			fmt.Printf(" %d B × %d conns |", c.size, c.conns)
-		}
-		fmt.Print("\n|---|")
-		for range cellsT {
-			fmt.Print("---:|")
-		}
-		fmt.Println()
-		for _, impl := range impls {
-			fmt.Printf("| %s |", impl)
-			for _, c := range cellsT {
-				var fps, cpu []float64
+		for _, c := range []cell{{64, 100}, {4096, 100}, {64, 5000}, {4096, 5000}} {
+			fmt.Printf("### Pipelined echo throughput, %d B frames × %d conns (CPU: 1.00 = one CPU; ns: CPU time per echoed frame)\n\n", c.size, c.conns)
+			fmt.Println("| server | frames/s | client CPU | server CPU | server ns/frame | client ns/frame |")
+			fmt.Println("|---|---:|---:|---:|---:|---:|")
+			for _, impl := range impls {
+				var fps, ccpu, scpu, sns, cns []float64
 				for r := 0; r < *runs; r++ {
-					s, err := startServer(self, impl)
-					if err != nil {
-						return err
-					}
+					progress.Store(fmt.Sprintf("throughput %d B × %d conns, %s, run %d of %d", c.size, c.conns, impl, r+1, *runs))
 					var res throughputResult
-					err = client(self, &res, "-mode", "throughput", "-addr", s.addr, "-conns", strconv.Itoa(c.conns),
-						"-size", strconv.Itoa(c.size), "-warmup", warmup.String(), "-window", window.String())
-					s.stop()
+					err := withServer(self, impl, func(s *server) error {
+						return client(self, &res, *warmup+*window+clientSlack, "-mode", "throughput", "-addr", s.addr,
+							"-conns", strconv.Itoa(c.conns), "-size", strconv.Itoa(c.size), "-warmup", warmup.String(),
+							"-window", window.String(), "-server-pid", strconv.Itoa(s.pid()))
+					})
 					if err != nil {
-						return fmt.Errorf("%s: %w", impl, err)
+						return fmt.Errorf("throughput %d B × %d conns: %w", c.size, c.conns, err)
 					}
-					fps, cpu = append(fps, res.FramesPerSec), append(cpu, res.ClientCPU)
+					fps, ccpu, cns = append(fps, res.FramesPerSec), append(ccpu, res.ClientCPU), append(cns, res.ClientNsPerFrame)
+					scpu, sns = append(scpu, res.ServerCPU), append(sns, res.ServerNsPerFrame)
 				}
-				fmt.Printf(" %.0f (%.2f) |", median(fps), median(cpu))
+				fmt.Printf("| %s | %.0f | %.2f | %.2f | %.0f | %.0f |\n", impl, median(fps), median(ccpu), median(scpu), median(sns), median(cns))
 			}
 			fmt.Println()
 		}
-		fmt.Println()
 	}
 
 	if want("latency") {
-		fmt.Println("### Closed-loop request/response, 64 B, 5,000 conns (p50 / p99; requests/s; client CPU)")
+		fmt.Println("### Closed-loop request/response, 64 B, 5,000 conns (p50 / p99; requests/s; CPU: 1.00 = one CPU; server CPU time per request)")
 		fmt.Println()
-		fmt.Println("| server | p50 | p99 | requests/s | client CPU |")
-		fmt.Println("|---|---:|---:|---:|---:|")
+		fmt.Println("| server | p50 | p99 | requests/s | client CPU | server CPU | server ns/request |")
+		fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 		for _, impl := range impls {
-			var p50, p99, rps, cpu []float64
+			var p50, p99, rps, cpu, scpu, sns []float64
 			for r := 0; r < *runs; r++ {
-				s, err := startServer(self, impl)
-				if err != nil {
-					return err
-				}
+				progress.Store(fmt.Sprintf("latency, %s, run %d of %d", impl, r+1, *runs))
 				var res latencyResult
-				err = client(self, &res, "-mode", "latency", "-addr", s.addr, "-conns", "5000", "-size", "64",
-					"-window", lat.String())
-				s.stop()
+				err := withServer(self, impl, func(s *server) error {
+					return client(self, &res, *lat+clientSlack, "-mode", "latency", "-addr", s.addr, "-conns", "5000",
+						"-size", "64", "-window", lat.String(), "-server-pid", strconv.Itoa(s.pid()))
+				})
 				if err != nil {
-					return fmt.Errorf("%s: %w", impl, err)
+					return fmt.Errorf("latency: %w", err)
 				}
 				p50, p99 = append(p50, float64(res.P50)), append(p99, float64(res.P99))
 				rps, cpu = append(rps, float64(res.Requests)/lat.Seconds()), append(cpu, res.ClientCPU)
+				scpu, sns = append(scpu, res.ServerCPU), append(sns, res.ServerNsPerRequest)
 			}
-			fmt.Printf("| %s | %v | %v | %.0f | %.2f |\n", impl, time.Duration(median(p50)).Round(time.Microsecond),
-				time.Duration(median(p99)).Round(time.Microsecond), median(rps), median(cpu))
+			fmt.Printf("| %s | %v | %v | %.0f | %.2f | %.2f | %.0f |\n", impl, time.Duration(median(p50)).Round(time.Microsecond),
+				time.Duration(median(p99)).Round(time.Microsecond), median(rps), median(cpu), median(scpu), median(sns))
 		}
 		fmt.Println()
+	}
+	return nil
+}
+
+// progress says what the run is measuring, for the line that the run
+// writes to stderr at each step and when a signal ends it.
+var progress progressLine
+
+type progressLine struct{ v atomic.Value }
+
+func (p *progressLine) Store(what string) {
+	p.v.Store(what)
+	log.Print(what)
+}
+
+func (p *progressLine) Load() string { s, _ := p.v.Load().(string); return s }
+
+// reportSignals makes a run ended by SIGINT, SIGTERM or SIGHUP say so, and
+// where it was, on stderr, and exit with status 128 + the signal's number
+// (its servers and clients die with it: childAttr). SIGKILL cannot be
+// caught: a run that ends without "run finished" on stderr and without a
+// message was killed.
+func reportSignals() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-sigs
+		log.Printf("stopped by %v during %s", sig, progress.Load())
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
+}
+
+// lockRun keeps two runs from measuring each other: servers pinned to
+// CPU 0 and clients to CPU 1 from two runs at once share both CPUs, and
+// each run's figures are then wrong without any sign of it. The lock is a
+// file lock (flock), released when the process ends however it ends.
+func lockRun() (unlock func(), err error) {
+	name := filepath.Join(os.TempDir(), "loopbench.lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(name)
+		_ = f.Close()
+		return nil, fmt.Errorf("another loopbench run holds %s (%s): two runs at once share the pinned CPUs: %w",
+			name, strings.TrimSpace(string(holder)), err)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "pid %d, started %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	return func() { _ = f.Close() }, nil
+}
+
+// clientSlack is what a client may take beyond its cell's time (dialing
+// 5,000 connections, closing them) before it is killed as hung.
+const clientSlack = 2 * time.Minute
+
+// withServer starts the server impl, runs f against it and stops it; a
+// server that ended before it was stopped is an error.
+func withServer(self, impl string, f func(*server) error) error {
+	s, err := startServer(self, impl)
+	if err != nil {
+		return err
+	}
+	err = f(s)
+	if serr := s.stop(); serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", impl, err)
 	}
 	return nil
 }
@@ -342,6 +473,7 @@ func idleRun(self, impl string, n int) (heap, rss float64, err error) {
 		return 0, 0, err
 	}
 	cmd := exec.Command("taskset", "-c", "1", self, "client", "-mode", "idle", "-addr", s.addr, "-conns", strconv.Itoa(n))
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
@@ -418,6 +550,7 @@ func idleTable(title, countList string, impls []string, runs int, measure func(i
 		for _, n := range counts {
 			var heaps, rsss []float64
 			for r := 0; r < runs; r++ {
+				progress.Store(fmt.Sprintf("%s, %s at %d conns, run %d of %d", title, impl, n, r+1, runs))
 				h, rs, err := measure(impl, n)
 				if err != nil {
 					return fmt.Errorf("%s at %d conns: %w", impl, n, err)
