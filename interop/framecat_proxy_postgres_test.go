@@ -165,7 +165,9 @@ func typeLetters(rs []proxyRecord) string {
 // pieces of 1 to 7 bytes): with sslmode=disable, the exact sequence of
 // message types each way from framecat's JSON output; with
 // sslmode=require, the SSLRequest, the 'S' answer and the hand-over are
-// reported, and psql still works over the TLS relayed unframed.
+// reported, and psql still works over the TLS relayed unframed; with
+// sslmode=prefer against a server with ssl=off, the SSLRequest, the 'N'
+// answer, framing resumed, and the exact message types after it.
 func TestFramecatProxyPostgres(t *testing.T) {
 	bin := need(t, "apt-get install postgresql", "/usr/lib/postgresql/*/bin/postgres")
 	initdb := filepath.Join(filepath.Dir(bin), "initdb")
@@ -256,4 +258,59 @@ func TestFramecatProxyPostgres(t *testing.T) {
 		t.Errorf("framecat proxy stderr: %s", stderr)
 	}
 	t.Logf("in clear: %s; with TLS: frontend %+v, backend %+v", clear, recs["c>s"], recs["s>c"])
+
+	// sslmode=prefer against a second server with ssl=off: it answers the
+	// SSLRequest 'N', psql goes on in clear, and so does framecat's
+	// framing: "resumed" after the request, then the startup message and
+	// the session, each message type in order.
+	data = filepath.Join(dir, "data-nossl")
+	argv = []string{initdb, "-D", data, "-U", "postgres", "--auth=trust", "--no-sync"}
+	if os.Geteuid() == 0 {
+		argv = append([]string{"runuser", "-u", peerUser, "--"}, argv...)
+	}
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	port = freePort(t)
+	noSSL := fmt.Sprintf("127.0.0.1:%d", port)
+	startServer(t, "postgres (ssl=off)", noSSL, true, bin, "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "ssl=off", "-c", "fsync=off")
+	p = startFramecatProxy(t, noSSL, "-c", "postgres", "-f", "json", "--recut", "7")
+	host, pp, _ = net.SplitHostPort(p.addr)
+	conn = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres gssencmode=disable sslmode=prefer", host, pp)
+	out = runPeerClient(t, 60*time.Second, nil, psql, conn, "-X", "-A", "-t",
+		"-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+		"-c", "select i from generate_series(1, 3) i")
+	if string(out) != "f\n1\n2\n3\n" {
+		t.Errorf("psql sslmode=prefer through framecat proxy printed %q, want the server to report no TLS, then 1 2 3", out)
+	}
+	p.waitFor(t, func(m map[string][]proxyRecord) bool {
+		return strings.HasSuffix(typeLetters(m["c>s"]), "X") && strings.HasSuffix(typeLetters(m["s>c"]), "CZ")
+	})
+	stdout, stderr = p.stop(t)
+	recs = proxyRecords(t, stdout)
+	fe = recs["c>s"]
+	if got := typeLetters(fe); got != "\x00!\x00QQX" ||
+		fe[0].Kind != "ssl-request" || fe[0].Hex != "0000000804d2162f" ||
+		fe[1].Event != "resumed" || fe[1].Offset != 8 || fe[2].Kind != "startup" {
+		t.Errorf("frontend %+v: want the SSLRequest, framing resumed at offset 8, the startup message, Q Q X", fe)
+	}
+	be := recs["s>c"]
+	got = collapse(typeLetters(be))
+	if len(be) == 0 || be[0].Kind != "ssl-refused" || be[0].Hex != "4e" {
+		t.Errorf("backend %+v: want the 'N' answer first", be)
+	} else if i := strings.Index(got, "S*"); i != 2 || !strings.HasPrefix(got, "NRS*") {
+		t.Errorf("backend messages %q: want N, R, then ParameterStatus messages", got)
+	} else if rest := got[strings.IndexByte(got, 'K'):]; rest != "KZTDCZTD*3CZ" {
+		t.Errorf("backend messages %q: after the ParameterStatus messages %q, want KZTDCZTD*3CZ", got, rest)
+	}
+	for _, r := range append(fe, be...) {
+		if r.Event == "final" || r.Event == "unframed" {
+			t.Errorf("%s: %+v: nothing is relayed unframed after 'N'", r.Dir, r)
+		}
+	}
+	if strings.Contains(stderr, "stops decoding") {
+		t.Errorf("framecat proxy stderr: %s", stderr)
+	}
+	t.Logf("SSL refused: frontend %q, backend %q", typeLetters(fe), got)
 }

@@ -200,6 +200,8 @@ func (p *printer) event(t tag, name string, offset, bytes int64) error {
 			b = fmt.Appendf(b, "final frame: from offset %d the stream is relayed unframed", offset)
 		case "unframed":
 			b = fmt.Appendf(b, "%d bytes relayed unframed from offset %d", bytes, offset)
+		case "resumed":
+			b = fmt.Appendf(b, "SSL refused: framing resumes at offset %d", offset)
 		default:
 			b = fmt.Appendf(b, "%s at offset %d", name, offset)
 		}

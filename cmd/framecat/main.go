@@ -65,6 +65,11 @@ After a final frame (PostgreSQL's SSLRequest or 'S' answer, then TLS; a
   from offset 8"; in JSON {"event":"final"|"unframed", "conn", "peer",
   "dir", "offset", "bytes" (unframed)}. --recut and --delay still apply
   to those bytes; the per-frame faults have no frames left to act on.
+  With the postgres pair an SSLRequest or GSSENCRequest is final only if
+  the server accepts it: if it answers 'N', framing resumes ("#1 > --
+  SSL refused: framing resumes at offset 8", {"event":"resumed"}) and
+  the StartupMessage and what follows are printed. (decode --pcap still
+  treats every SSLRequest as final.)
 
 CAPTURE (decode --pcap: pcap or pcapng, Ethernet/VLAN, SLL, SLL2,
 loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
 )
 
 // faults are proxy's fault-injection flags.
@@ -92,6 +93,10 @@ func proxier(e *env, s *setup, f *faults, upstream string) func(id int64, client
 			return
 		}
 		defer up.Close()
+		var answers *sslAnswers
+		if s.dirs[0].dec == lengthprefix.PostgresFrontend && s.dirs[1].dec == lengthprefix.PostgresBackend {
+			answers = newSSLAnswers()
+		}
 		var wg sync.WaitGroup
 		wg.Add(2)
 		for i, d := range []*direction{
@@ -100,6 +105,7 @@ func proxier(e *env, s *setup, f *faults, upstream string) func(id int64, client
 		} {
 			d.e, d.s, d.f, d.p, d.id, d.name, d.c = e, s, f, p, id, name, s.dirs[i]
 			d.peer = client.RemoteAddr().String()
+			d.answers = answers
 			d.rng = rand.New(rand.NewPCG(f.seed, uint64(id)<<1|uint64(i)))
 			go func() { defer wg.Done(); d.run() }()
 		}
@@ -120,6 +126,9 @@ type direction struct {
 	src, dst  net.Conn
 	mark, dir string
 	rng       *rand.Rand // the faults' draws, from --seed, the conn id and the direction
+	// answers passes PostgreSQL's answers to SSLRequest and GSSENCRequest
+	// from s>c to c>s; nil unless the codecs are postgres-fe and -be.
+	answers *sslAnswers
 }
 
 // run relays src to dst. A tap decodes the bytes as they pass and prints
@@ -131,16 +140,33 @@ type direction struct {
 // SSLRequest and 'S', the end of a chunked body) it says so, and the rest
 // is relayed unframed, through --recut and --delay still; at the end it
 // says how many bytes that was.
+//
+// PostgreSQL's SSLRequest (or GSSENCRequest) is final only if the server
+// accepts it: c>s waits for s>c's next answer, and if it is 'N' it says
+// that framing resumes and decodes the rest (a StartupMessage follows)
+// with a new reader over the bytes after the request; if the server
+// accepts, or ends without answering, the rest is relayed unframed.
 func (d *direction) run() {
+	answering := d.answers != nil && d.dir == "s>c"
+	if answering {
+		defer d.answers.close()
+	}
 	out := d.sink()
 	tap := &tapConn{Conn: d.src, out: out, hold: d.f.perFrame()}
 	fr, fc := newConnFrameReader(tap, d.c, d.s.opts)
 	var err error
+	var kind uint32 // of the last frame
 	for {
 		start := fr.r.Offset()
 		var f []byte
 		f, err = fr.next()
 		if err == nil {
+			kind = fr.r.Kind()
+			if answering && (kind == lengthprefix.KindSSLAccepted || kind == lengthprefix.KindSSLRefused) {
+				// Recorded before the frame is printed or, with per-frame
+				// faults, sent on; c>s waits for it in any case.
+				d.answers.put(kind)
+			}
 			err = d.forward(tap, fr, f, start, fr.r.Offset())
 			if err == nil {
 				continue
@@ -153,6 +179,16 @@ func (d *direction) run() {
 			continue
 		}
 		if errors.Is(err, framing.ErrFinal) {
+			if d.answers != nil && !answering && kind == lengthprefix.KindSSLRequest {
+				if a, ok := d.answers.next(); ok && a == lengthprefix.KindSSLRefused {
+					fr, fc, err = d.resume(tap, fr, fc)
+					if err == nil {
+						kind = 0
+						continue
+					}
+					break
+				}
+			}
 			err = d.unframed(tap, fr, fc, out)
 			break
 		}
@@ -214,6 +250,97 @@ func (d *direction) unframed(tap *tapConn, fr *frameReader, fc *framing.Conn, ou
 		err = io.EOF
 	}
 	return err
+}
+
+// resume goes on framing the direction after a final frame the peer
+// refused (PostgreSQL's 'N' to SSLRequest): a new reader with the same
+// codec reads the bytes the old one had received past the frame, then the
+// rest of the stream, its offsets and frame numbers going on from the old
+// one's.
+func (d *direction) resume(tap *tapConn, fr *frameReader, fc *framing.Conn) (*frameReader, *framing.Conn, error) {
+	off := fr.r.Offset()
+	_, rest, err := fc.Detach()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.p.event(d.eventTag(), "resumed", off, -1); err != nil {
+		return nil, nil, err
+	}
+	nfr, nfc := newConnFrameReader(&prefixConn{Conn: tap, rest: rest}, d.c, d.s.opts)
+	nfr.r = shifted{nfr.r, off}
+	nfr.src.n = off
+	nfr.index = fr.index
+	return nfr, nfc, nil
+}
+
+// prefixConn is a net.Conn whose reads return rest first.
+type prefixConn struct {
+	net.Conn
+	rest []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.rest) > 0 {
+		n := copy(b, p.rest)
+		p.rest = p.rest[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// shifted is a frame source whose offsets start at base.
+type shifted struct {
+	frameSource
+	base int64
+}
+
+func (s shifted) Offset() int64 { return s.base + s.frameSource.Offset() }
+
+// sslAnswers are the server's answers to PostgreSQL's SSLRequest and
+// GSSENCRequest (KindSSLAccepted or KindSSLRefused), in order, from the
+// s>c direction to the c>s one.
+type sslAnswers struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	kinds  []uint32
+	closed bool
+}
+
+func newSSLAnswers() *sslAnswers {
+	a := &sslAnswers{}
+	a.cond.L = &a.mu
+	return a
+}
+
+// put records an answer.
+func (a *sslAnswers) put(kind uint32) {
+	a.mu.Lock()
+	a.kinds = append(a.kinds, kind)
+	a.mu.Unlock()
+	a.cond.Broadcast()
+}
+
+// close says that no more answers come (s>c ended).
+func (a *sslAnswers) close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.cond.Broadcast()
+}
+
+// next waits for the next answer; ok is false if s>c ended without one.
+func (a *sslAnswers) next() (kind uint32, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for len(a.kinds) == 0 && !a.closed {
+		a.cond.Wait()
+	}
+	if len(a.kinds) == 0 {
+		return 0, false
+	}
+	kind = a.kinds[0]
+	a.kinds = a.kinds[1:]
+	return kind, true
 }
 
 // eventTag is the tag of a line about the direction rather than a frame.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -223,4 +224,252 @@ func TestProxyPostgresClear(t *testing.T) {
 	if diff := cmp.Diff(want, seq); diff != "" {
 		t.Errorf("message sequences (-want +got):\n%s\noutput:\n%s", diff, out)
 	}
+}
+
+// pgStep is one step of a scripted PostgreSQL session: the client's
+// messages, then the server's reply.
+type pgStep struct {
+	client, server [][]byte
+}
+
+// times repeats each message k times, as --dup 1 sends them on.
+func times(msgs [][]byte, k int) []byte {
+	var b []byte
+	for _, m := range msgs {
+		for range k {
+			b = append(b, m...)
+		}
+	}
+	return b
+}
+
+// scriptedServer accepts one connection and plays script: it reads the
+// client's messages (each k times, as the proxy sends them on) and writes
+// its reply; after the last step it reads to EOF and closes. done reports
+// the first difference.
+func scriptedServer(t *testing.T, k int, script []pgStep) (addr string, done func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	res := make(chan error, 1)
+	go func() {
+		res <- func() error {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			for i, x := range script {
+				want := times(x.client, k)
+				got := make([]byte, len(want))
+				if _, err := io.ReadFull(c, got); err != nil {
+					return fmt.Errorf("step %d: %v", i, err)
+				}
+				if !bytes.Equal(got, want) {
+					return fmt.Errorf("step %d: the server received %x, want %x", i, got, want)
+				}
+				if _, err := c.Write(bytes.Join(x.server, nil)); err != nil {
+					return err
+				}
+			}
+			if rest, err := io.ReadAll(c); err != nil || len(rest) > 0 {
+				return fmt.Errorf("after the script: %d bytes more, %v", len(rest), err)
+			}
+			return nil
+		}()
+	}()
+	return ln.Addr().String(), func() error {
+		select {
+		case err := <-res:
+			return err
+		case <-time.After(25 * time.Second):
+			return fmt.Errorf("the scripted server did not end")
+		}
+	}
+}
+
+// playClient plays script's client side through the proxy at addr: it
+// sends its messages and reads the server's reply, each message k times.
+func playClient(t *testing.T, addr string, k int, script []pgStep) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	for i, x := range script {
+		if _, err := c.Write(bytes.Join(x.client, nil)); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		want := times(x.server, k)
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("step %d: the client received %x (%v), want %x", i, got, err, want)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if rest, err := io.ReadAll(c); err != nil || len(rest) > 0 {
+		t.Errorf("after the script: %d bytes more, %v", len(rest), err)
+	}
+}
+
+// frameRecs are the JSON records of msgs as frames going dir.
+func frameRecs(dir, fault string, msgs ...[]byte) []record {
+	var rs []record
+	for _, m := range msgs {
+		r := record{Len: len(m), Hex: hex.EncodeToString(m), Dir: dir, Fault: fault}
+		switch {
+		case bytes.Equal(m, sslRequest) || bytes.Equal(m, gssencRequest):
+			r.Kind = "ssl-request"
+		case string(m) == "N":
+			r.Kind = "ssl-refused"
+		case string(m) == "S" || string(m) == "G":
+			r.Kind = "ssl-accepted"
+		case m[0] == 0:
+			r.Kind = "startup"
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+var gssencRequest = pgUntyped(80877104, "")
+
+// TestProxySSLRefused: when the server answers 'N' to SSLRequest (or to
+// GSSENCRequest), the client goes on in clear, and so does the proxy's
+// framing: it says so ("resumed" at the offset after the request) and
+// prints the StartupMessage and the typed messages after it in both
+// directions, with the stream's offsets; under --dup (frames held and sent
+// on one by one) every frame goes on twice, those after the resumption
+// too. GSSENCRequest refused, then SSLRequest accepted: framing resumes
+// once, then the rest is relayed unframed.
+func TestProxySSLRefused(t *testing.T) {
+	startup := pgUntyped(3<<16, "user\x00postgres\x00database\x00postgres\x00\x00")
+	query := pgMsg('Q', "select 1\x00")
+	term := pgMsg('X', "")
+	auth, ready := pgMsg('R', "\x00\x00\x00\x00"), pgMsg('Z', "I")
+	param := pgMsg('S', "client_encoding\x00UTF8\x00")
+	rowDesc := pgMsg('T', "\x00\x01?column?\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x17\x00\x04\xff\xff\xff\xff\x00\x00")
+	row, done := pgMsg('D', "\x00\x01\x00\x00\x00\x011"), pgMsg('C', "SELECT 1\x00")
+	clear := []pgStep{
+		{[][]byte{startup}, [][]byte{auth, param, ready}},
+		{[][]byte{query}, [][]byte{rowDesc, row, done, ready}},
+		{[][]byte{term}, nil},
+	}
+	t.Run("refused", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			args  []string
+			k     int
+			fault string
+		}{
+			{"plain", []string{"-c", "postgres"}, 1, ""},
+			{"recut", []string{"--c2s", "postgres-fe", "--s2c", "postgres-be", "--recut", "3"}, 1, ""},
+			{"dup", []string{"-c", "postgres", "--dup", "1"}, 2, "dup"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				script := append([]pgStep{{[][]byte{sslRequest}, [][]byte{[]byte("N")}}}, clear...)
+				addr, serverDone := scriptedServer(t, tc.k, script)
+				p := start(t, true, append([]string{"proxy", "127.0.0.1:0", addr, "-f", "json"}, tc.args...)...)
+				playClient(t, p.addr, tc.k, script)
+				if err := serverDone(); err != nil {
+					t.Fatal(err)
+				}
+				p.stop()
+				out, _ := p.output()
+				want := map[string][]record{
+					"c>s": append(append(frameRecs("c>s", tc.fault, sslRequest),
+						record{Event: "resumed", Dir: "c>s", Offset: 8}),
+						frameRecs("c>s", tc.fault, startup, query, term)...),
+					"s>c": frameRecs("s>c", tc.fault, []byte("N"), auth, param, ready, rowDesc, row, done, ready),
+				}
+				if diff := cmp.Diff(want, records(t, out)); diff != "" {
+					t.Errorf("proxy records (-want +got):\n%s\noutput:\n%s", diff, out)
+				}
+			})
+		}
+	})
+	t.Run("GSSENC refused, SSL accepted", func(t *testing.T) {
+		tlsish := randomBytes(9, 2000)
+		tlsish[0] = 0x16
+		script := []pgStep{
+			{[][]byte{gssencRequest}, [][]byte{[]byte("N")}},
+			{[][]byte{sslRequest}, [][]byte{[]byte("S")}},
+			{[][]byte{tlsish}, [][]byte{tlsish[:1000]}},
+		}
+		addr, serverDone := scriptedServer(t, 1, script)
+		p := start(t, true, "proxy", "127.0.0.1:0", addr, "-c", "postgres", "-f", "json")
+		playClient(t, p.addr, 1, script)
+		if err := serverDone(); err != nil {
+			t.Fatal(err)
+		}
+		p.stop()
+		out, _ := p.output()
+		want := map[string][]record{
+			"c>s": append(append(frameRecs("c>s", "", gssencRequest),
+				record{Event: "resumed", Dir: "c>s", Offset: 8}),
+				append(frameRecs("c>s", "", sslRequest),
+					record{Event: "final", Dir: "c>s", Offset: 16},
+					record{Event: "unframed", Dir: "c>s", Offset: 16, Bytes: int64(len(tlsish))})...),
+			"s>c": append(frameRecs("s>c", "", []byte("N"), []byte("S")),
+				record{Event: "final", Dir: "s>c", Offset: 2},
+				record{Event: "unframed", Dir: "s>c", Offset: 2, Bytes: 1000}),
+		}
+		if diff := cmp.Diff(want, records(t, out)); diff != "" {
+			t.Errorf("proxy records (-want +got):\n%s\noutput:\n%s", diff, out)
+		}
+	})
+	t.Run("server closes instead of answering", func(t *testing.T) {
+		// The client waits for an answer that never comes: the proxy
+		// must not wait for one either, and relays the client's
+		// direction unframed (here: nothing more).
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		received := make(chan []byte, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				received <- nil
+				return
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			b := make([]byte, len(sslRequest))
+			n, _ := io.ReadFull(c, b)
+			c.Close()
+			received <- b[:n]
+		}()
+		addr := ln.Addr().String()
+		p := start(t, true, "proxy", "127.0.0.1:0", addr, "-c", "postgres", "-f", "json")
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		c.Write(sslRequest)
+		if b, err := io.ReadAll(c); err != nil || len(b) > 0 {
+			t.Fatalf("the client received %x (%v), want an EOF", b, err)
+		}
+		if b := <-received; !bytes.Equal(b, sslRequest) {
+			t.Errorf("the server received %x, want the SSLRequest", b)
+		}
+		p.stop()
+		out, _ := p.output()
+		want := map[string][]record{
+			"c>s": append(frameRecs("c>s", "", sslRequest),
+				record{Event: "final", Dir: "c>s", Offset: 8},
+				record{Event: "unframed", Dir: "c>s", Offset: 8}),
+		}
+		if diff := cmp.Diff(want, records(t, out)); diff != "" {
+			t.Errorf("proxy records (-want +got):\n%s\noutput:\n%s", diff, out)
+		}
+	})
 }
