@@ -235,10 +235,7 @@ func (j *JSON) scan(buf []byte, pos int, s uint64, eof bool) (int, uint64, error
 		if closed {
 			return i, s, nil
 		}
-		s &^= jEscape
-		if esc {
-			s |= jEscape
-		}
+		s = withEscape(s, esc)
 		return -1, s, nil
 	}
 	return j.container(buf, pos, s)
@@ -259,10 +256,7 @@ func (j *JSON) container(buf []byte, pos int, s uint64) (int, uint64, error) {
 			// (a stop only at quotes); blocks take over after them.
 			i, esc, closed := scanString(buf, pos, s&jEscape != 0)
 			if !closed {
-				s &^= jEscape
-				if esc {
-					s |= jEscape
-				}
+				s = withEscape(s, esc)
 				return -1, s, nil
 			}
 			s &^= jInString | jEscape
@@ -413,10 +407,7 @@ func (j *JSON) containerTail(buf []byte, pos int, s, maxDepth uint64) (int, uint
 		if s&jInString != 0 {
 			i, esc, closed := scanString(buf, pos, s&jEscape != 0)
 			if !closed {
-				s &^= jEscape
-				if esc {
-					s |= jEscape
-				}
+				s = withEscape(s, esc)
 				return -1, s&^jDepth | depth, nil
 			}
 			s &^= jInString | jEscape
@@ -627,3 +618,13 @@ var (
 	_ framing.Codec       = (*JSON)(nil)
 	_ framing.WrapEncoder = (*JSON)(nil)
 )
+
+// withEscape returns s with its pending-escape bit set to esc: where a
+// string scan stopped inside a string, the next push resumes from it.
+func withEscape(s uint64, esc bool) uint64 {
+	s &^= jEscape
+	if esc {
+		s |= jEscape
+	}
+	return s
+}

@@ -132,13 +132,22 @@ var stompUnescape = [256]byte{'r': '\r', 'n': '\n', 'c': ':', '\\': '\\'}
 // one of the four escapes.
 func checkSTOMPEscapes(line []byte) error {
 	for i := bytes.IndexByte(line, '\\'); i >= 0; {
-		if i+1 >= len(line) || stompUnescape[line[i+1]] == 0 {
-			return escapeError(line[i:])
+		if _, err := unescapeAt(line, i); err != nil {
+			return err
 		}
 		line = line[i+2:]
 		i = bytes.IndexByte(line, '\\')
 	}
 	return nil
+}
+
+// unescapeAt returns the byte the escape at b[i] (a backslash) stands
+// for, or the typed error for an undefined or cut escape.
+func unescapeAt(b []byte, i int) (byte, error) {
+	if i+1 >= len(b) || stompUnescape[b[i+1]] == 0 {
+		return 0, escapeError(b[i:])
+	}
+	return stompUnescape[b[i+1]], nil
 }
 
 func escapeError(at []byte) error {
@@ -160,11 +169,11 @@ func unescapeSTOMP(b []byte) ([]byte, error) {
 	for ; i < len(b); i++ {
 		c := b[i]
 		if c == '\\' {
-			if i+1 >= len(b) || stompUnescape[b[i+1]] == 0 {
-				return nil, escapeError(b[i:])
+			var err error
+			if c, err = unescapeAt(b, i); err != nil {
+				return nil, err
 			}
 			i++
-			c = stompUnescape[b[i]]
 		}
 		out = append(out, c)
 	}
@@ -178,11 +187,11 @@ func stompEqual(raw []byte, name string) (bool, error) {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '\\' {
-			if i+1 >= len(raw) || stompUnescape[raw[i+1]] == 0 {
-				return false, escapeError(raw[i:])
+			var err error
+			if c, err = unescapeAt(raw, i); err != nil {
+				return false, err
 			}
 			i++
-			c = stompUnescape[raw[i]]
 		}
 		if j >= len(name) || name[j] != c {
 			// Check the rest for undefined escapes all the same.
