@@ -104,15 +104,7 @@ func (p *printer) frame(t tag, payload []byte) error {
 			b = appendText(b, payload)
 		}
 	}
-	b = append(b, '\n')
-	p.line = b
-	if _, err := p.w.Write(b); err != nil {
-		return err
-	}
-	if p.live {
-		return p.w.Flush()
-	}
-	return nil
+	return p.emit(b)
 }
 
 // appendJSON appends the tag's fields as keys of a JSON object, each
@@ -206,6 +198,12 @@ func (p *printer) event(t tag, name string, offset, bytes int64) error {
 			b = fmt.Appendf(b, "%s at offset %d", name, offset)
 		}
 	}
+	return p.emit(b)
+}
+
+// emit ends the line b and writes it (flushed at once when live); b is
+// kept as the printer's line buffer for the next record.
+func (p *printer) emit(b []byte) error {
 	b = append(b, '\n')
 	p.line = b
 	if _, err := p.w.Write(b); err != nil {
