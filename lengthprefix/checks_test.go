@@ -180,6 +180,12 @@ func TestTrailerChecksumFastPath(t *testing.T) {
 	accept := func([]byte) error { return nil }
 	seed := int64(18)
 	rng := rand.New(rand.NewSource(seed))
+	inline := 0 // configs whose big-endian CRC-32/IEEE trailer is checked inline
+	defer func() {
+		if inline < 3 {
+			t.Errorf("%d configs took the inline CRC-32/IEEE check, want 3", inline)
+		}
+	}()
 	for i, c := range configs {
 		fast, err := NewDecoder(c)
 		if err != nil {
@@ -192,6 +198,9 @@ func TestTrailerChecksumFastPath(t *testing.T) {
 		slow, err := NewDecoder(slowC)
 		if err != nil {
 			t.Fatal(i, err)
+		}
+		if fast.l.ieeeAt > 0 {
+			inline++
 		}
 		if !fast.l.sumTrail || slow.l.sumTrail {
 			t.Fatalf("config %d: fast path %v and %v, want it on the first only", i, fast.l.sumTrail, slow.l.sumTrail)

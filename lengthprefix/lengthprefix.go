@@ -3,6 +3,7 @@ package lengthprefix
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 
 	"github.com/framekit/framekit/framing"
@@ -112,6 +113,10 @@ type layout struct {
 	// minTotal is then the smallest frame frameSize accepts.
 	sumTrail bool
 	minTotal int64
+	// ieeeAt: with sumTrail, the commonest such check (a big-endian
+	// CRC-32/IEEE trailer from byte ieeeAt-1 to the end of the body, no
+	// Trailer bytes) checked inline; 0 otherwise.
+	ieeeAt int
 	// copyHead is, for Strip 0, how many bytes of the caller's frame the
 	// encoder copies as the header (the varint's bytes for a varint).
 	copyHead int
@@ -212,6 +217,9 @@ func (l *layout) addChecks() error {
 	l.k, l.tlen = k, k.tlen
 	l.sumTrail = !l.varint && k.fixed == nil && k.check == nil && !k.resync && k.sum != nil && !k.sum.inHead
 	l.minTotal = int64(max(l.hdr+l.tlen, l.strip))
+	if s := k.sum; l.sumTrail && s.alg == CRC32IEEE && !s.little && s.n == 0 && len(k.trailer) == 0 && s.from <= l.hdr {
+		l.ieeeAt = s.from + 1
+	}
 	if !l.varint {
 		// The header the encoder copies reaches the bytes a positive
 		// Adjust adds (a checksum after the length field), except those
@@ -687,7 +695,12 @@ func (c *Codec) Decode(buf []byte, atEOF bool, st *framing.DecodeState) (framing
 				if int64(len(buf)) < t {
 					return framing.NeedFrame(l.strip, end, t).Checked(), nil
 				}
-				if l.k.trailerSumOK(buf[:t]) {
+				if l.ieeeAt > 0 {
+					// The checked range starts in the header, so it fits.
+					if f := buf[:t]; crc32.ChecksumIEEE(f[l.ieeeAt-1:end]) == binary.BigEndian.Uint32(f[end:]) {
+						return framing.Frame(l.strip, int(end), int(t)), nil
+					}
+				} else if l.k.trailerSumOK(buf[:t]) {
 					return framing.Frame(l.strip, int(end), int(t)), nil
 				}
 			}
