@@ -101,6 +101,7 @@ type Conn struct {
 	closed bool            // the connection ended: writes fail
 
 	fired atomic.Bool // the guard's timer fired
+	full  atomic.Bool // out is large: writeFull writes it (set and cleared under wmu)
 }
 
 // Context returns the value set with SetContext.
@@ -214,6 +215,7 @@ func (c *Conn) end() error {
 	c.wmu.Lock()
 	t := c.out
 	c.inside, c.data, c.out = false, nil, nil
+	c.full.Store(false)
 	c.wmu.Unlock()
 	if t == nil {
 		return nil
@@ -223,6 +225,9 @@ func (c *Conn) end() error {
 
 // writeFull writes the round's queue once it is large, on the loop.
 func (c *Conn) writeFull() {
+	if !c.full.Load() {
+		return // after each frame: no lock unless the queue is large
+	}
 	c.wmu.Lock()
 	t := c.out
 	if t == nil || !t.Full() {
@@ -230,6 +235,7 @@ func (c *Conn) writeFull() {
 		return
 	}
 	c.out = nil
+	c.full.Store(false)
 	c.wmu.Unlock()
 	_ = t.Send(c.Conn.Writev) // a failure closes the connection: OnClose reports it
 }
@@ -251,7 +257,10 @@ var errClosed = errors.New("gnetframe: connection closed")
 // During a round of callbacks (inside OnFrame, say), the frame is queued
 // and written with the others queued in the round, in one vectored write
 // when the round ends (or before, past 64 KiB): a payload of 2 KiB or
-// more that lies in the round's frames is referenced, others are copied.
+// more that lies in the round's frames is referenced, others are copied,
+// and a frame passed on unchanged goes out from where it came, joined
+// with the frames around it (an echo writes the round's bytes as one
+// buffer).
 // Between rounds (from a worker goroutine, or from a callback of another
 // connection), the frame is copied and handed to the loop, and WriteFrame
 // returns before it is written: a write that fails then closes the
@@ -259,12 +268,14 @@ var errClosed = errors.New("gnetframe: connection closed")
 // without the copy, and reports its outcome.
 func (c *Conn) WriteFrame(p []byte) error {
 	c.wmu.Lock()
+	if c.inside && c.async == 0 && !c.closed {
+		err := c.queue(p)
+		c.wmu.Unlock()
+		return err
+	}
 	defer c.wmu.Unlock()
 	if c.closed {
 		return errClosed
-	}
-	if c.inside && c.async == 0 {
-		return c.queue(p)
 	}
 	// Frames handed over earlier go first: while any is on its way, a
 	// round's writes are handed over too.
@@ -298,8 +309,11 @@ func (c *Conn) queue(p []byte) error {
 	if c.out == nil {
 		c.out = loopcore.NewBatch()
 	}
-	if err := c.out.Add(&c.l.Encoder, p, loopcore.Within(p, c.data)); err != nil {
+	if err := c.out.Add(&c.l.Encoder, p, c.data); err != nil {
 		return err
+	}
+	if c.out.Full() {
+		c.full.Store(true)
 	}
 	c.l.Wrote(p)
 	return nil

@@ -1,7 +1,9 @@
 package loopcore
 
 import (
+	"bytes"
 	"sync"
+	"unsafe"
 )
 
 const (
@@ -37,26 +39,82 @@ var batches = sync.Pool{New: func() any { return &Batch{b: make([]byte, 0, 4<<10
 // NewBatch returns an empty Batch, from a pool.
 func NewBatch() *Batch { return batches.Get().(*Batch) }
 
-// Add appends p's frame; ref says p may be referenced rather than copied
-// (it stays unchanged until the batch is written).
-func (t *Batch) Add(e *Encoder, p []byte, ref bool) error {
-	if e.wrap == nil || len(p) < copyBelow || !ref {
-		b, err := e.codec.AppendFrame(t.b, p)
-		if err != nil {
-			return err
-		}
-		t.copied(b)
-		return nil
+// Add appends p's frame. data is the bytes the round decoded (nil if
+// none), unchanged until the batch is written: a payload of copyBelow
+// bytes or more that lies in data is referenced rather than copied, and
+// a frame whose bytes are already in data around p, as the codec would
+// encode them (a frame passed on as it came), is referenced whole, joined
+// to the segment before it when that ends where it begins: an echo or a
+// relay of a round's frames goes out as one buffer, copied by nobody.
+func (t *Batch) Add(e *Encoder, p, data []byte) error {
+	in := Within(p, data)
+	if e.wrap == nil || !in && (len(p) > 0 || t.refEnd(data) < 0) {
+		return t.copy(e, p)
 	}
+	mark := len(t.b)
 	b, skip, err := e.wrap.AppendHeader(t.b, p)
 	if err != nil {
 		return err
 	}
-	t.copied(b)
-	t.segs = append(t.segs, seg{p: p[skip:]})
-	t.bytes += len(p) - skip
-	t.copied(e.wrap.AppendTrailer(t.b, p))
+	h := len(b) - mark
+	b = e.wrap.AppendTrailer(b, p)
+	// Where the frame would begin and end in data: around p, or for an
+	// empty payload (whose view says nothing of where it was) right after
+	// the frame referenced last.
+	var lo int
+	if in {
+		lo = offset(p, data) + skip - h
+	} else {
+		lo = t.refEnd(data)
+	}
+	hi := lo + h + len(p) - skip + len(b) - mark - h
+	if lo >= 0 && hi <= len(data) && bytes.Equal(data[lo:lo+h], b[mark:mark+h]) &&
+		bytes.Equal(data[hi-(len(b)-mark-h):hi], b[mark+h:]) {
+		t.b = b[:mark]
+		t.ref(data[lo:hi])
+		return nil
+	}
+	if len(p)-skip < copyBelow || !in {
+		t.b = b[:mark]
+		return t.copy(e, p)
+	}
+	t.copied(b[:mark+h])
+	t.ref(p[skip:])
+	t.copied(b) // the trailer, after the header in t.b
 	return nil
+}
+
+// refEnd returns where in data the last segment ends if it references
+// data, else -1.
+func (t *Batch) refEnd(data []byte) int {
+	if n := len(t.segs); n > 0 && Within(t.segs[n-1].p, data) {
+		q := t.segs[n-1].p
+		return offset(q, data) + len(q)
+	}
+	return -1
+}
+
+// copy appends p's frame, encoded, to t.b.
+func (t *Batch) copy(e *Encoder, p []byte) error {
+	b, err := e.codec.AppendFrame(t.b, p)
+	if err != nil {
+		return err
+	}
+	t.copied(b)
+	return nil
+}
+
+// ref appends a segment that references p, joined to the segment before
+// it when that is a reference ending where p begins in the same array.
+func (t *Batch) ref(p []byte) {
+	t.bytes += len(p)
+	if n := len(t.segs); n > 0 && len(p) > 0 {
+		if q := t.segs[n-1].p; q != nil && cap(q)-len(q) >= len(p) && unsafe.SliceData(q[len(q):cap(q)]) == unsafe.SliceData(p) {
+			t.segs[n-1].p = q[:len(q)+len(p)]
+			return
+		}
+	}
+	t.segs = append(t.segs, seg{p: p})
 }
 
 // copied records that t.b grew to b.

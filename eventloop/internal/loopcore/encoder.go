@@ -77,3 +77,8 @@ func Within(p, buf []byte) bool {
 	b := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	return a >= b && a+uintptr(len(p)) <= b+uintptr(len(buf))
 }
+
+// offset returns where p begins in buf; Within(p, buf) must hold.
+func offset(p, buf []byte) int {
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(p))) - uintptr(unsafe.Pointer(unsafe.SliceData(buf))))
+}

@@ -1,0 +1,193 @@
+package loopcore
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/framekit/framekit/delimiter"
+	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
+)
+
+func encoderOf(c framing.Codec) *Encoder {
+	e := &Encoder{codec: c}
+	e.wrap, _ = c.(framing.WrapEncoder)
+	return e
+}
+
+// stream encodes payloads with c, and returns the stream and each
+// payload's view into it, as a round's Decode passes them on.
+func stream(t *testing.T, c framing.Codec, payloads ...[]byte) (data []byte, views [][]byte) {
+	t.Helper()
+	for _, p := range payloads {
+		var err error
+		if data, err = c.AppendFrame(data, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := framing.NewDeframer(c, nil)
+	d.Push(data)
+	for {
+		f, err := d.Next()
+		if err == framing.ErrNeedMore {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		views = append(views, f)
+	}
+	if len(views) != len(payloads) {
+		t.Fatalf("decoded %d frames, want %d", len(views), len(payloads))
+	}
+	return data, views
+}
+
+// send writes b and returns the bytes and the number of buffers written.
+func send(t *testing.T, b *Batch) ([]byte, int) {
+	t.Helper()
+	var out []byte
+	bufs := 0
+	err := b.Send(func(iov [][]byte) (int, error) {
+		for _, v := range iov {
+			out = append(out, v...)
+		}
+		bufs += len(iov)
+		return len(out), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, bufs
+}
+
+func encodeAll(t *testing.T, c framing.Codec, payloads [][]byte) []byte {
+	t.Helper()
+	var want []byte
+	for _, p := range payloads {
+		var err error
+		if want, err = c.AppendFrame(want, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return want
+}
+
+func sizes(ns ...int) [][]byte {
+	var ps [][]byte
+	for i, n := range ns {
+		ps = append(ps, bytes.Repeat([]byte{byte('a' + i)}, n))
+	}
+	return ps
+}
+
+func mustCodec(t *testing.T, cfg lengthprefix.Config) *lengthprefix.Codec {
+	t.Helper()
+	c, err := lengthprefix.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// An echo of a round's frames goes out as the round's bytes, in one
+// buffer, whatever the codec's header and trailer, and a frame that is
+// not passed on as it came is encoded anew.
+func TestBatchInPlace(t *testing.T) {
+	codecs := map[string]framing.Codec{
+		"u32":          lengthprefix.U32BE,
+		"strip 0":      mustCodec(t, lengthprefix.Config{Size: 4, Strip: 0}),
+		"crc trailer":  mustCodec(t, lengthprefix.Config{Size: 2, Strip: 2, Checks: &lengthprefix.Checks{Checksum: &lengthprefix.Checksum{Algorithm: lengthprefix.CRC32IEEE}}}),
+		"fixed bytes":  mustCodec(t, lengthprefix.Config{Size: 2, Strip: 2, Checks: &lengthprefix.Checks{Trailer: []byte{0xCE}}}),
+		"varint field": lengthprefix.Uvarint,
+	}
+	for name, c := range codecs {
+		t.Run(name, func(t *testing.T) {
+			payloads := sizes(10, 3000, 0, 64, 5000, 1)
+			if name == "strip 0" {
+				payloads = sizes(10, 3000, 4, 64, 5000, 5) // the header is in the payload
+			}
+			e := encoderOf(c)
+			data, views := stream(t, c, payloads...)
+			data = append(data, data[:7]...) // an incomplete frame after them
+
+			b := NewBatch()
+			for _, v := range views {
+				if err := b.Add(e, v, data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, bufs := send(t, b)
+			if want := data[:len(data)-7]; !bytes.Equal(got, want) || bufs != 1 {
+				t.Fatalf("echo: %d bytes in %d buffers, want the round's %d bytes in 1", len(got), bufs, len(want))
+			}
+
+			// Every other frame passed on, in reverse: each referenced in
+			// place (not joined: they are not contiguous), and correct.
+			b = NewBatch()
+			var sent [][]byte
+			for i := len(views) - 1; i >= 0; i -= 2 {
+				if err := b.Add(e, views[i], data); err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, views[i])
+			}
+			if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, sent)) {
+				t.Fatal("frames passed on out of order: wrong bytes")
+			}
+
+			// Parts of frames: their bytes in data are not their frames.
+			b = NewBatch()
+			sent = nil
+			for _, v := range views {
+				if len(v) < 6 {
+					continue // a Strip 0 frame must keep its header
+				}
+				v = v[1 : len(v)-1]
+				if err := b.Add(e, v, data); err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, v)
+			}
+			if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, sent)) {
+				t.Fatal("parts of frames: wrong bytes")
+			}
+		})
+	}
+}
+
+// A frame whose stored trailer is wrong in data is encoded anew, with the
+// right one.
+func TestBatchInPlaceTrailerDiffers(t *testing.T) {
+	c := mustCodec(t, lengthprefix.Config{Size: 2, Strip: 2, Checks: &lengthprefix.Checks{Trailer: []byte{0xCE}}})
+	e := encoderOf(c)
+	payloads := sizes(3000, 20)
+	data, views := stream(t, c, payloads...)
+	data[2+3000] = 0xCF // the first frame's trailer, after Decode checked it
+	b := NewBatch()
+	for _, v := range views {
+		if err := b.Add(e, v, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, payloads)) {
+		t.Fatal("wrong bytes")
+	}
+}
+
+// A codec that is not a header and trailer (lines) copies its frames.
+func TestBatchNotWrap(t *testing.T) {
+	c := delimiter.Lines
+	e := encoderOf(c)
+	payloads := [][]byte{[]byte("one"), []byte("two"), bytes.Repeat([]byte("x"), 3000)}
+	data, views := stream(t, c, payloads...)
+	b := NewBatch()
+	for _, v := range views {
+		if err := b.Add(e, v, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, payloads)) {
+		t.Fatal("wrong bytes")
+	}
+}
