@@ -339,9 +339,12 @@ func runMain(args []string) error {
 			fmt.Printf("### Pipelined echo throughput, %d B frames × %d conns (CPU: 1.00 = one CPU; ns: CPU time per echoed frame)\n\n", c.size, c.conns)
 			fmt.Println("| server | frames/s | client CPU | server CPU | server ns/frame | client ns/frame |")
 			fmt.Println("|---|---:|---:|---:|---:|---:|")
-			for _, impl := range impls {
-				var fps, ccpu, scpu, sns, cns []float64
-				for r := 0; r < *runs; r++ {
+			// Runs interleave the servers (run 1 of each, then run 2, ...),
+			// so that a drift of the machine's speed hits them alike.
+			type samples struct{ fps, ccpu, scpu, sns, cns []float64 }
+			got := make([]samples, len(impls))
+			for r := 0; r < *runs; r++ {
+				for i, impl := range impls {
 					progress.Store(fmt.Sprintf("throughput %d B × %d conns, %s, run %d of %d", c.size, c.conns, impl, r+1, *runs))
 					var res throughputResult
 					err := withServer(self, impl, func(s *server) error {
@@ -352,10 +355,14 @@ func runMain(args []string) error {
 					if err != nil {
 						return fmt.Errorf("throughput %d B × %d conns: %w", c.size, c.conns, err)
 					}
-					fps, ccpu, cns = append(fps, res.FramesPerSec), append(ccpu, res.ClientCPU), append(cns, res.ClientNsPerFrame)
-					scpu, sns = append(scpu, res.ServerCPU), append(sns, res.ServerNsPerFrame)
+					g := &got[i]
+					g.fps, g.ccpu, g.cns = append(g.fps, res.FramesPerSec), append(g.ccpu, res.ClientCPU), append(g.cns, res.ClientNsPerFrame)
+					g.scpu, g.sns = append(g.scpu, res.ServerCPU), append(g.sns, res.ServerNsPerFrame)
 				}
-				fmt.Printf("| %s | %.0f | %.2f | %.2f | %.0f | %.0f |\n", impl, median(fps), median(ccpu), median(scpu), median(sns), median(cns))
+			}
+			for i, impl := range impls {
+				g := got[i]
+				fmt.Printf("| %s | %.0f | %.2f | %.2f | %.0f | %.0f |\n", impl, median(g.fps), median(g.ccpu), median(g.scpu), median(g.sns), median(g.cns))
 			}
 			fmt.Println()
 		}
