@@ -264,6 +264,32 @@ func BenchmarkPush(b *testing.B) {
 				}
 				_ = count
 			})
+			b.Run(name+"/impl=hold", func(b *testing.B) {
+				// Hold mode, as gnet's and netpoll's adapters drive it: the
+				// caller keeps an incomplete frame's bytes and pushes them
+				// again with the next piece.
+				d := framing.NewDeframer(lengthprefix.U32BE, nil)
+				d.Hold()
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				lo, hi, got := 0, 0, 0
+				for got < b.N {
+					hi = min(hi+piece, len(data))
+					d.Push(data[lo:hi])
+					for got < b.N {
+						if _, err := d.Next(); err != nil {
+							if err != framing.ErrNeedMore {
+								b.Fatal(err)
+							}
+							break
+						}
+						got++
+					}
+					if lo = hi - d.Held(); hi == len(data) && lo == hi {
+						lo, hi = 0, 0
+					}
+				}
+			})
 		}
 	}
 }

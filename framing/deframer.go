@@ -622,11 +622,12 @@ func (d *Deframer) next() ([]byte, error) {
 	if e.err != nil {
 		return nil, e.err
 	}
-	for e.x == nil && e.discard == 0 && !e.skipping && !d.ended && !d.hold {
+	for e.x == nil && e.discard == 0 && !e.skipping && !d.ended {
 		// The short path, as the Reader's: a frame whole in the push is
 		// decoded in place; a frame cut by the end of a push is completed
 		// in the buffer from the next pushes, with exactly the bytes it
-		// misses once its size is known.
+		// misses once its size is known (in hold mode, the general path
+		// leaves it with the caller).
 		in, buffered := d.in, e.end-e.start
 		fromIn, win := buffered == 0, in[:len(in):len(in)]
 		if !fromIn {
@@ -668,6 +669,8 @@ func (d *Deframer) next() ([]byte, error) {
 		}
 	take:
 		switch {
+		case d.hold:
+			// An incomplete frame stays with the caller: the general path.
 		case len(in) == 0 && fromIn:
 			// At a frame boundary: the general path gives the buffer back.
 		case len(in) == 0:
