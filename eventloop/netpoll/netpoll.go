@@ -72,8 +72,10 @@ type Conn struct {
 	l        *loopcore.Loop[*Conn]
 	mu       sync.Mutex // the reading side: OnRequest against the close callback
 	s        loopcore.Stream
-	wmu      sync.Mutex // one writer at a time on netpoll's Writer
-	buffered bool       // frames are buffered in netpoll's Writer (under wmu)
+	wmu      sync.Mutex        // one writer at a time on netpoll's Writer
+	buffered bool              // frames are buffered in netpoll's Writer (under wmu)
+	data     []byte            // the round's bytes, until its replies are flushed (under wmu)
+	scratch  *loopcore.Scratch // the round's writes' scratch space, until it ends (under wmu)
 	ctx      any
 }
 
@@ -132,11 +134,14 @@ func (c *Conn) round(r netpoll.Reader, end bool) {
 		return
 	}
 	buf, _ := r.Peek(r.Len())
+	c.wmu.Lock()
+	c.data = buf
+	c.wmu.Unlock()
 	err := c.l.Decode(c, &c.s, buf, end)
 	// Replies buffered by the callbacks go out before the frames they
 	// may link to are released. A flush fails only on a connection
 	// netpoll has closed, whose end the reading side reports.
-	_ = c.Flush()
+	_ = c.flush(true)
 	if err == nil {
 		var n int
 		n, err = c.l.Settle(c, &c.s, len(buf))
@@ -198,18 +203,29 @@ func (c *Conn) WriteFrame(p []byte) error {
 // connection closes are dropped. Any goroutine may call it.
 func (c *Conn) BufferFrame(p []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.put(p); err != nil {
-		return err
+	err := c.put(p)
+	if err == nil {
+		c.buffered = true
 	}
-	c.buffered = true
-	return nil
+	c.wmu.Unlock()
+	return err
 }
 
 // Flush sends the frames buffered with BufferFrame.
-func (c *Conn) Flush() error {
+func (c *Conn) Flush() error { return c.flush(false) }
+
+// flush is Flush; at a round's end (end) it also forgets the round's
+// bytes.
+func (c *Conn) flush(end bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if end {
+		c.data = nil
+		if c.scratch != nil {
+			c.scratch.Free()
+			c.scratch = nil
+		}
+	}
 	if !c.buffered {
 		return nil
 	}
@@ -219,13 +235,30 @@ func (c *Conn) Flush() error {
 
 // put appends p's frame to netpoll's output buffer. c.wmu is held.
 func (c *Conn) put(p []byte) error {
-	s := loopcore.NewScratch()
-	defer s.Free()
+	s := c.scratch
+	if c.data == nil {
+		s = loopcore.NewScratch() // between rounds: one for this write
+		defer s.Free()
+	} else if s == nil {
+		s = loopcore.NewScratch() // kept until the round ends
+		c.scratch = s
+	}
+	w := c.Connection.Writer()
+	// A frame passed on as it came is written from the round's bytes, in
+	// one piece (they stay until the round's replies are flushed).
+	if f, ok, err := c.l.InPlace(s, p, c.data); err != nil {
+		return err
+	} else if ok {
+		if _, err := w.WriteBinary(f); err != nil {
+			return err
+		}
+		c.l.Wrote(p)
+		return nil
+	}
 	iov, err := c.l.Encode(s, p)
 	if err != nil {
 		return err
 	}
-	w := c.Connection.Writer()
 	if err := writeCopy(w, iov[0]); err != nil {
 		return err
 	}

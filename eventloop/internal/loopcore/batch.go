@@ -1,7 +1,6 @@
 package loopcore
 
 import (
-	"bytes"
 	"sync"
 	"unsafe"
 )
@@ -58,20 +57,16 @@ func (t *Batch) Add(e *Encoder, p, data []byte) error {
 	}
 	h := len(b) - mark
 	b = e.wrap.AppendTrailer(b, p)
-	// Where the frame would begin and end in data: around p, or for an
-	// empty payload (whose view says nothing of where it was) right after
-	// the frame referenced last.
-	var lo int
-	if in {
-		lo = offset(p, data) + skip - h
-	} else {
-		lo = t.refEnd(data)
+	// Where p is in data, or for an empty payload (whose view says
+	// nothing of where it was) where it would be if its frame followed
+	// the one referenced last.
+	at := offset(p, data)
+	if !in {
+		at = t.refEnd(data) + h - skip
 	}
-	hi := lo + h + len(p) - skip + len(b) - mark - h
-	if lo >= 0 && hi <= len(data) && bytes.Equal(data[lo:lo+h], b[mark:mark+h]) &&
-		bytes.Equal(data[hi-(len(b)-mark-h):hi], b[mark+h:]) {
+	if f, ok := placed(data, at, p, skip, b[mark:], h); ok {
 		t.b = b[:mark]
-		t.ref(data[lo:hi])
+		t.ref(f)
 		return nil
 	}
 	if len(p)-skip < copyBelow || !in {

@@ -191,3 +191,35 @@ func TestBatchNotWrap(t *testing.T) {
 		t.Fatal("wrong bytes")
 	}
 }
+
+// InPlace finds a frame passed on as it came where it lies, and nothing
+// else: a part of a frame, a copy, a frame whose bytes differ.
+func TestInPlace(t *testing.T) {
+	c := mustCodec(t, lengthprefix.Config{Size: 2, Strip: 2, Checks: &lengthprefix.Checks{Trailer: []byte{0xCE}}})
+	e := encoderOf(c)
+	s := NewScratch()
+	defer s.Free()
+	payloads := sizes(10, 3000, 1)
+	data, views := stream(t, c, payloads...)
+	at := 0
+	for i, v := range views {
+		f, ok, err := e.InPlace(s, v, data)
+		want, _ := c.AppendFrame(nil, payloads[i])
+		if err != nil || !ok || !bytes.Equal(f, want) || !Within(f, data) || offset(f, data) != at {
+			t.Fatalf("frame %d: ok %v, err %v, %d bytes", i, ok, err, len(f))
+		}
+		at += len(f)
+		for _, p := range [][]byte{v[1:], v[:len(v)-1], bytes.Clone(v)} {
+			if _, ok, _ := e.InPlace(s, p, data); ok {
+				t.Fatalf("frame %d: a part or a copy of it was found in place", i)
+			}
+		}
+	}
+	data[2+10] = 0xCF // the first frame's trailer
+	if _, ok, _ := e.InPlace(s, views[0], data); ok {
+		t.Fatal("a frame whose trailer differs was found in place")
+	}
+	if _, ok, _ := encoderOf(delimiter.Lines).InPlace(s, views[1], data); ok {
+		t.Fatal("in place for a codec that is not a header and trailer")
+	}
+}

@@ -1,6 +1,7 @@
 package loopcore
 
 import (
+	"bytes"
 	"sync"
 	"unsafe"
 
@@ -58,6 +59,38 @@ func (e *Encoder) Encode(s *Scratch, p []byte) ([][]byte, error) {
 		return s.iov[:2], nil
 	}
 	return s.iov[:], nil
+}
+
+// InPlace returns p's frame as it lies in data, when p lies in data with
+// the header before it and the trailer after it exactly as the codec
+// encodes them (a frame passed on as it came): a caller can then write
+// those bytes instead of encoding it. ok is false otherwise, and for a
+// codec that is not a header and trailer; err is the codec's refusal of
+// p. s is scratch space.
+func (e *Encoder) InPlace(s *Scratch, p, data []byte) (frame []byte, ok bool, err error) {
+	if e.wrap == nil || !Within(p, data) {
+		return nil, false, nil
+	}
+	b, skip, err := e.wrap.AppendHeader(s.b[:0], p)
+	if err != nil {
+		return nil, false, err
+	}
+	h := len(b)
+	s.b = e.wrap.AppendTrailer(b, p)
+	frame, ok = placed(data, offset(p, data), p, skip, s.b, h)
+	return frame, ok, nil
+}
+
+// placed returns p's frame in data if it is there as encoded: at is where
+// p begins in data (or would, for an empty p), enc the frame's header (h
+// bytes) and trailer, skip as AppendHeader returned.
+func placed(data []byte, at int, p []byte, skip int, enc []byte, h int) ([]byte, bool) {
+	lo, hi := at+skip-h, at+len(p)+len(enc)-h
+	if lo < 0 || at < 0 || hi > len(data) || lo+h > hi ||
+		!bytes.Equal(data[lo:lo+h], enc[:h]) || !bytes.Equal(data[hi-(len(enc)-h):hi], enc[h:]) {
+		return nil, false
+	}
+	return data[lo:hi], true
 }
 
 // Wrote counts a frame written with payload p in Stats.
