@@ -257,10 +257,10 @@ var errClosed = errors.New("gnetframe: connection closed")
 // During a round of callbacks (inside OnFrame, say), the frame is queued
 // and written with the others queued in the round, in one vectored write
 // when the round ends (or before, past 64 KiB): a payload of 2 KiB or
-// more that lies in the round's frames is referenced, others are copied,
-// and a frame passed on unchanged goes out from where it came, joined
-// with the frames around it (an echo writes the round's bytes as one
-// buffer).
+// more that lies in the round's frames is referenced (it must stay
+// unchanged until the round ends; its whole frame, when passed on as it
+// came, goes out from gnet's buffer, joined with its neighbours), others
+// are copied.
 // Between rounds (from a worker goroutine, or from a callback of another
 // connection), the frame is copied and handed to the loop, and WriteFrame
 // returns before it is written: a write that fails then closes the
@@ -268,14 +268,12 @@ var errClosed = errors.New("gnetframe: connection closed")
 // without the copy, and reports its outcome.
 func (c *Conn) WriteFrame(p []byte) error {
 	c.wmu.Lock()
-	if c.inside && c.async == 0 && !c.closed {
-		err := c.queue(p)
-		c.wmu.Unlock()
-		return err
-	}
 	defer c.wmu.Unlock()
 	if c.closed {
 		return errClosed
+	}
+	if c.inside && c.async == 0 {
+		return c.queue(p)
 	}
 	// Frames handed over earlier go first: while any is on its way, a
 	// round's writes are handed over too.

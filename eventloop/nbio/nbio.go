@@ -196,9 +196,10 @@ func (c *Conn) Close() error {
 // round's callbacks buffer in one vectored write when the round ends (the
 // replies to a burst of requests in one system call). A payload of 2 KiB
 // or more that lies in the bytes nbio handed to this round (a frame
-// OnFrame was given, not reassembled) is not copied; others are; a frame
-// passed on unchanged goes out from where it came, joined with the
-// frames around it. Call it
+// OnFrame was given, not reassembled) is not copied (it must stay
+// unchanged until the round ends; its whole frame, when passed on as it
+// came, goes out from nbio's buffer, joined with its neighbours); others
+// are copied. Call it
 // inside OnFrame (from other goroutines, use WriteFrame); frames written
 // with WriteFrame meanwhile go out before those still buffered.
 func (c *Conn) BufferFrame(p []byte) error {

@@ -39,15 +39,16 @@ var batches = sync.Pool{New: func() any { return &Batch{b: make([]byte, 0, 4<<10
 func NewBatch() *Batch { return batches.Get().(*Batch) }
 
 // Add appends p's frame. data is the bytes the round decoded (nil if
-// none), unchanged until the batch is written: a payload of copyBelow
-// bytes or more that lies in data is referenced rather than copied, and
-// a frame whose bytes are already in data around p, as the codec would
-// encode them (a frame passed on as it came), is referenced whole, joined
-// to the segment before it when that ends where it begins: an echo or a
-// relay of a round's frames goes out as one buffer, copied by nobody.
+// none), unchanged until the batch is written. A payload under copyBelow
+// bytes is copied (the caller may change it once Add returns); a larger
+// one that lies in data is referenced, as the adapters document (it must
+// stay unchanged until the round ends), and when its frame is already in
+// data around it, as the codec would encode it (a frame passed on as it
+// came), the whole frame is referenced, joined to the segment before it
+// when that ends where it begins: a relay of large frames goes out from
+// the round's bytes, copied by nobody.
 func (t *Batch) Add(e *Encoder, p, data []byte) error {
-	in := Within(p, data)
-	if e.wrap == nil || !in && (len(p) > 0 || t.refEnd(data) < 0) {
+	if e.wrap == nil || len(p) < copyBelow || !Within(p, data) {
 		return t.copy(e, p)
 	}
 	mark := len(t.b)
@@ -57,36 +58,15 @@ func (t *Batch) Add(e *Encoder, p, data []byte) error {
 	}
 	h := len(b) - mark
 	b = e.wrap.AppendTrailer(b, p)
-	// Where p is in data, or for an empty payload (whose view says
-	// nothing of where it was) where it would be if its frame followed
-	// the one referenced last.
-	at := offset(p, data)
-	if !in {
-		at = t.refEnd(data) + h - skip
-	}
-	if f, ok := placed(data, at, p, skip, b[mark:], h); ok {
+	if f, ok := placed(data, offset(p, data), p, skip, b[mark:], h); ok {
 		t.b = b[:mark]
 		t.ref(f)
 		return nil
-	}
-	if len(p)-skip < copyBelow || !in {
-		t.b = b[:mark]
-		return t.copy(e, p)
 	}
 	t.copied(b[:mark+h])
 	t.ref(p[skip:])
 	t.copied(b) // the trailer, after the header in t.b
 	return nil
-}
-
-// refEnd returns where in data the last segment ends if it references
-// data, else -1.
-func (t *Batch) refEnd(data []byte) int {
-	if n := len(t.segs); n > 0 && Within(t.segs[n-1].p, data) {
-		q := t.segs[n-1].p
-		return offset(q, data) + len(q)
-	}
-	return -1
 }
 
 // copy appends p's frame, encoded, to t.b.

@@ -90,9 +90,20 @@ func mustCodec(t *testing.T, cfg lengthprefix.Config) *lengthprefix.Codec {
 	return c
 }
 
-// An echo of a round's frames goes out as the round's bytes, in one
-// buffer, whatever the codec's header and trailer, and a frame that is
-// not passed on as it came is encoded anew.
+// refs counts the segments of b that reference data.
+func refs(b *Batch, data []byte) int {
+	n := 0
+	for _, s := range b.segs {
+		if Within(s.p, data) {
+			n++
+		}
+	}
+	return n
+}
+
+// An echo of a round's large frames goes out as the round's bytes, in one
+// buffer, whatever the codec's header and trailer; small frames are
+// copied; a frame not passed on as it came is encoded anew.
 func TestBatchInPlace(t *testing.T) {
 	codecs := map[string]framing.Codec{
 		"u32":          lengthprefix.U32BE,
@@ -103,14 +114,9 @@ func TestBatchInPlace(t *testing.T) {
 	}
 	for name, c := range codecs {
 		t.Run(name, func(t *testing.T) {
-			payloads := sizes(10, 3000, 0, 64, 5000, 1)
-			if name == "strip 0" {
-				payloads = sizes(10, 3000, 4, 64, 5000, 5) // the header is in the payload
-			}
 			e := encoderOf(c)
-			data, views := stream(t, c, payloads...)
+			data, views := stream(t, c, sizes(3000, 5000, copyBelow, 4096)...)
 			data = append(data, data[:7]...) // an incomplete frame after them
-
 			b := NewBatch()
 			for _, v := range views {
 				if err := b.Add(e, v, data); err != nil {
@@ -122,15 +128,26 @@ func TestBatchInPlace(t *testing.T) {
 				t.Fatalf("echo: %d bytes in %d buffers, want the round's %d bytes in 1", len(got), bufs, len(want))
 			}
 
-			// Every other frame passed on, in reverse: each referenced in
-			// place (not joined: they are not contiguous), and correct.
+			payloads := sizes(10, 3000, 4, 64, 5000, 5)
+			data, views = stream(t, c, payloads...)
+
+			// Every other frame passed on, in reverse: the large ones
+			// referenced in place (not joined: not contiguous), the small
+			// ones copied.
 			b = NewBatch()
 			var sent [][]byte
+			large := 0
 			for i := len(views) - 1; i >= 0; i -= 2 {
 				if err := b.Add(e, views[i], data); err != nil {
 					t.Fatal(err)
 				}
 				sent = append(sent, views[i])
+				if len(views[i]) >= copyBelow {
+					large++
+				}
+			}
+			if n := refs(b, data); n != large {
+				t.Fatalf("%d segments reference the round's bytes, want %d (its large frames)", n, large)
 			}
 			if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, sent)) {
 				t.Fatal("frames passed on out of order: wrong bytes")
@@ -156,6 +173,43 @@ func TestBatchInPlace(t *testing.T) {
 	}
 }
 
+// A small frame is copied when added: the caller may change its bytes
+// (build the next reply in them) before the round ends.
+func TestBatchSmallFrameReused(t *testing.T) {
+	c := lengthprefix.U32BE
+	e := encoderOf(c)
+	data, views := stream(t, c, []byte("hello"))
+	b := NewBatch()
+	if err := b.Add(e, views[0], data); err != nil {
+		t.Fatal(err)
+	}
+	ack := append(views[0][:0], "ack"...)
+	if err := b.Add(e, ack, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := send(t, b); !bytes.Equal(got, []byte("\x00\x00\x00\x05hello\x00\x00\x00\x03ack")) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// A large payload at the very start of data has no room for a header
+// before it: it is referenced, its header copied.
+func TestBatchNoRoomBefore(t *testing.T) {
+	c := lengthprefix.U32BE
+	e := encoderOf(c)
+	data := bytes.Repeat([]byte{7}, 3000)
+	b := NewBatch()
+	if err := b.Add(e, data, data); err != nil {
+		t.Fatal(err)
+	}
+	if refs(b, data) != 1 {
+		t.Fatal("the payload is not referenced")
+	}
+	if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, [][]byte{data})) {
+		t.Fatal("wrong bytes")
+	}
+}
+
 // A frame whose stored trailer is wrong in data is encoded anew, with the
 // right one.
 func TestBatchInPlaceTrailerDiffers(t *testing.T) {
@@ -175,10 +229,13 @@ func TestBatchInPlaceTrailerDiffers(t *testing.T) {
 	}
 }
 
-// A codec that is not a header and trailer (lines) copies its frames.
+// A codec that is not a header and trailer copies its frames.
 func TestBatchNotWrap(t *testing.T) {
-	c := delimiter.Lines
+	c := struct{ framing.Codec }{delimiter.Lines} // its Codec methods only
 	e := encoderOf(c)
+	if e.wrap != nil {
+		t.Fatal("the test codec is a WrapEncoder")
+	}
 	payloads := [][]byte{[]byte("one"), []byte("two"), bytes.Repeat([]byte("x"), 3000)}
 	data, views := stream(t, c, payloads...)
 	b := NewBatch()
@@ -186,6 +243,9 @@ func TestBatchNotWrap(t *testing.T) {
 		if err := b.Add(e, v, data); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if refs(b, data) != 0 {
+		t.Fatal("a frame of a codec that is not a header and trailer was referenced")
 	}
 	if got, _ := send(t, b); !bytes.Equal(got, encodeAll(t, c, payloads)) {
 		t.Fatal("wrong bytes")

@@ -82,11 +82,11 @@ func (e *Encoder) InPlace(s *Scratch, p, data []byte) (frame []byte, ok bool, er
 }
 
 // placed returns p's frame in data if it is there as encoded: at is where
-// p begins in data (or would, for an empty p), enc the frame's header (h
-// bytes) and trailer, skip as AppendHeader returned.
+// p begins in data, enc the frame's header (h bytes) and trailer, skip as
+// AppendHeader returned.
 func placed(data []byte, at int, p []byte, skip int, enc []byte, h int) ([]byte, bool) {
 	lo, hi := at+skip-h, at+len(p)+len(enc)-h
-	if lo < 0 || at < 0 || hi > len(data) || lo+h > hi ||
+	if lo < 0 || hi > len(data) ||
 		!bytes.Equal(data[lo:lo+h], enc[:h]) || !bytes.Equal(data[hi-(len(enc)-h):hi], enc[h:]) {
 		return nil, false
 	}
