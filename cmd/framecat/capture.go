@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/framekit/framekit/cmd/framecat/internal/pcap"
 	"github.com/framekit/framekit/cmd/framecat/internal/tcpassembly"
 	"github.com/framekit/framekit/framing"
+	"github.com/framekit/framekit/lengthprefix"
 )
 
 // decodePcapCmd splits every TCP connection of a capture into frames: both
@@ -201,6 +203,7 @@ type pcapDecoder struct {
 type flowState struct {
 	skip bool
 	dir  [2]*dirDecoder
+	ssl  *sslConn // the server's answers to SSLRequest; nil unless -c postgres
 }
 
 func (pd *pcapDecoder) state(f *tcpassembly.Flow) *flowState {
@@ -208,6 +211,9 @@ func (pd *pcapDecoder) state(f *tcpassembly.Flow) *flowState {
 		return st
 	}
 	st := &flowState{skip: !pd.filter.match(f)}
+	if !st.skip && pgPair(pd.s) {
+		st.ssl = &sslConn{}
+	}
 	f.User = st
 	return st
 }
@@ -237,11 +243,18 @@ func (pd *pcapDecoder) Gap(f *tcpassembly.Flow, dir int, off, n int64, reason st
 
 func (pd *pcapDecoder) End(f *tcpassembly.Flow, dir int, off int64, reason string) {
 	st := pd.state(f)
-	if st.skip || st.dir[dir] == nil {
+	if st.skip {
 		return
 	}
-	st.dir[dir].end(off, reason)
-	st.dir[dir] = nil
+	if d := st.dir[dir]; d != nil {
+		st.dir[dir] = nil
+		d.end(off, reason)
+	}
+	// Even a server that sent nothing ends: a client waiting for its
+	// answer waits no longer.
+	if st.ssl != nil && dir == tcpassembly.ServerToClient {
+		st.ssl.close(fmt.Sprintf("the server's direction ended (%s) at offset %d", reason, off))
+	}
 }
 
 // warn writes a line about a direction on stderr (after the frames before
@@ -325,6 +338,7 @@ const (
 	syncing // looking for the first frame boundary (a start mid-stream, or after a gap)
 	stopped
 	handedOver // after a final frame: the bytes are counted, not decoded
+	awaiting   // after an SSLRequest: held until the server's answer (pgssl.go)
 )
 
 // Bounds of the search for a frame boundary.
@@ -360,6 +374,14 @@ type dirDecoder struct {
 	// After a final frame (handedOver): where it ended, the bytes
 	// captured after it, and those lost in gaps.
 	finalAt, unframed, lost int64
+	// ssl is the connection's SSLRequest answers (nil unless -c
+	// postgres); request names the client's last SSLRequest or
+	// GSSENCRequest; held is what came after it while its answer is
+	// awaited, heldBytes the bytes in held.
+	ssl       *sslConn
+	request   string
+	held      []heldEvent
+	heldBytes int
 }
 
 type piece struct {
@@ -368,7 +390,10 @@ type piece struct {
 
 func newDirDecoder(pd *pcapDecoder, f *tcpassembly.Flow, dir int) *dirDecoder {
 	c := pd.s.dirs[dir]
-	d := &dirDecoder{pd: pd, f: f, dir: dir, c: c, d: framing.NewDeframer(c.dec, pd.s.opts)}
+	d := &dirDecoder{pd: pd, f: f, dir: dir, c: c, d: framing.NewDeframer(c.dec, pd.s.opts), ssl: pd.state(f).ssl}
+	if d.ssl != nil && dir == tcpassembly.ServerToClient && f.MidStream[dir] {
+		d.ssl.close("the capture starts inside the server's direction")
+	}
 	if f.MidStream[dir] {
 		d.restart(0, "the capture starts inside the connection")
 	}
@@ -409,6 +434,10 @@ func (d *dirDecoder) restart(off int64, why string) {
 }
 
 func (d *dirDecoder) data(off int64, data []byte, ts int64) {
+	if d.mode == awaiting {
+		d.hold(heldEvent{off: off, data: bytes.Clone(data), ts: ts})
+		return
+	}
 	if d.mode == handedOver {
 		d.unframed += int64(len(data))
 		d.lastTs = ts
@@ -464,7 +493,7 @@ func (d *dirDecoder) drain(ts int64) {
 		}
 		if errors.Is(err, framing.ErrFinal) {
 			d.final()
-			return
+			continue // framing may resume at once (an SSLRequest refused)
 		}
 		if err != nil {
 			de := &dataError{index: d.frames, offset: start, err: err, c: d.c}
@@ -487,18 +516,33 @@ func (d *dirDecoder) drain(ts int64) {
 				d.pd.err = err
 			}
 		}
+		if d.ssl != nil {
+			d.ssl.saw(d, f)
+		}
 	}
 }
 
 // final hands the direction over after a final frame: the codec ended
-// the framed stream (PostgreSQL's SSLRequest or 'S', then TLS; an HTTP
-// chunked body's last chunk, then the next message). That is no problem:
-// the bytes that follow are counted and reported when the direction ends.
+// the framed stream (PostgreSQL's 'S', then TLS; an HTTP chunked body's
+// last chunk, then the next message). That is no problem: the bytes that
+// follow are counted and reported when the direction ends. A client's
+// SSLRequest or GSSENCRequest under -c postgres waits for the server's
+// answer instead (awaitAnswer).
 func (d *dirDecoder) final() {
 	d.finalAt = d.d.Offset()
+	if d.ssl != nil && d.dir == tcpassembly.ClientToServer && d.d.Kind() == lengthprefix.KindSSLRequest {
+		d.awaitAnswer()
+		return
+	}
 	d.unframed = int64(len(d.d.Detach()))
+	d.handOver("it ends the framed stream")
+}
+
+// handOver says that the frame ending at finalAt is final, and why: from
+// there on the direction's bytes are counted, not decoded.
+func (d *dirDecoder) handOver(why string) {
 	d.mode = handedOver
-	d.event("final", d.finalAt, -1, "the frame ending at offset %d is final (it ends the framed stream); what follows is not decoded", d.finalAt)
+	d.event("final", d.finalAt, -1, "the frame ending at offset %d is final (%s); what follows is not decoded", d.finalAt, why)
 }
 
 // event reports something about the direction other than a frame: a
@@ -517,11 +561,23 @@ func (d *dirDecoder) stop(format string, args ...any) {
 	d.pd.problems++
 	d.event("stop", d.d.Offset(), -1, "%s; this direction is not decoded further", fmt.Sprintf(format, args...))
 	d.sync, d.pieces = nil, nil
+	if d.ssl != nil && d.dir == tcpassembly.ServerToClient {
+		d.ssl.close(fmt.Sprintf("the server's direction is not decoded past offset %d", d.d.Offset()))
+	}
 }
 
 // gap handles n bytes lost at off: the frame they cut is lost, and
 // decoding resumes at the next frame boundary the codec can find.
 func (d *dirDecoder) gap(off, n int64, reason string) {
+	if d.mode == awaiting {
+		d.hold(heldEvent{off: off, n: n, gap: true, reason: reason})
+		return
+	}
+	if d.ssl != nil && d.dir == tcpassembly.ServerToClient {
+		// What the server says after a gap cannot be matched to a
+		// request (said once the gap is).
+		defer d.ssl.close(fmt.Sprintf("a gap at offset %d in the server's direction", off))
+	}
 	d.gaps++
 	end := off + n
 	if d.mode == handedOver {
@@ -609,15 +665,14 @@ func (d *dirDecoder) search(ended bool) {
 			continue
 		}
 		// Each piece pushed alone, so that a frame gets the time of the
-		// piece with its last byte.
-		d.push(held[from:to], p.ts)
+		// piece with its last byte; after a final frame or a stop, taken
+		// as the mode says.
+		if d.mode == running {
+			d.push(held[from:to], p.ts)
+		} else {
+			d.data(base+int64(from), held[from:to], p.ts)
+		}
 		from = to
-		if d.mode == handedOver {
-			d.unframed += int64(len(held) - from)
-		}
-		if d.mode != running {
-			return
-		}
 	}
 }
 
@@ -668,6 +723,10 @@ func (d *dirDecoder) end(off int64, reason string) {
 	d.ended = reason
 	if d.mode == syncing {
 		d.search(true)
+	}
+	if d.mode == awaiting {
+		d.hold(heldEvent{off: off, end: true, reason: reason})
+		return
 	}
 	if d.mode == running {
 		d.d.End()

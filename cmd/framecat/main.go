@@ -68,8 +68,11 @@ After a final frame (PostgreSQL's SSLRequest or 'S' answer, then TLS; a
   With the postgres pair an SSLRequest or GSSENCRequest is final only if
   the server accepts it: if it answers 'N', framing resumes ("#1 > --
   SSL refused: framing resumes at offset 8", {"event":"resumed"}) and
-  the StartupMessage and what follows are printed. (decode --pcap still
-  treats every SSLRequest as final.)
+  the StartupMessage and what follows are printed. decode --pcap does the
+  same, holding the client's bytes until the server's answer comes in the
+  capture; with no answer in it (the server's direction ends or has a
+  gap first, or 256KiB of the client's bytes come first) the request is
+  final.
 
 CAPTURE (decode --pcap: pcap or pcapng, Ethernet/VLAN, SLL, SLL2,
 loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
@@ -94,7 +97,8 @@ loopback or raw IP; IPv4 and IPv6; TCP reassembled per connection):
   (bytes lost at offset), lost (the frame at offset; a boundary is
   searched for), resync (decoding resumes at offset, bytes dropped),
   stop, rejected (--skip), midstream, ended, final, unframed (see
-  decode). A line has "event" or "len", never both.
+  decode), resumed (-c postgres: an SSLRequest refused, framing goes on
+  at offset). A line has "event" or "len", never both.
 
 commands:
   demo    shows TCP's split and glued reads through a re-cutting proxy, then

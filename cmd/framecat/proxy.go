@@ -94,7 +94,7 @@ func proxier(e *env, s *setup, f *faults, upstream string) func(id int64, client
 		}
 		defer up.Close()
 		var answers *sslAnswers
-		if s.dirs[0].dec == lengthprefix.PostgresFrontend && s.dirs[1].dec == lengthprefix.PostgresBackend {
+		if pgPair(s) {
 			answers = newSSLAnswers()
 		}
 		var wg sync.WaitGroup
@@ -162,7 +162,7 @@ func (d *direction) run() {
 		f, err = fr.next()
 		if err == nil {
 			kind = fr.r.Kind()
-			if answering && (kind == lengthprefix.KindSSLAccepted || kind == lengthprefix.KindSSLRefused) {
+			if answering && isSSLAnswer(kind) {
 				// Recorded before the frame is printed or, with per-frame
 				// faults, sent on; c>s waits for it in any case.
 				d.answers.put(kind)
@@ -180,7 +180,7 @@ func (d *direction) run() {
 		}
 		if errors.Is(err, framing.ErrFinal) {
 			if d.answers != nil && !answering && kind == lengthprefix.KindSSLRequest {
-				if a, ok := d.answers.next(); ok && a == lengthprefix.KindSSLRefused {
+				if d.answers.wait() == sslRefused {
 					fr, fc, err = d.resume(tap, fr, fc)
 					if err == nil {
 						kind = 0
@@ -295,53 +295,6 @@ type shifted struct {
 }
 
 func (s shifted) Offset() int64 { return s.base + s.frameSource.Offset() }
-
-// sslAnswers are the server's answers to PostgreSQL's SSLRequest and
-// GSSENCRequest (KindSSLAccepted or KindSSLRefused), in order, from the
-// s>c direction to the c>s one.
-type sslAnswers struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	kinds  []uint32
-	closed bool
-}
-
-func newSSLAnswers() *sslAnswers {
-	a := &sslAnswers{}
-	a.cond.L = &a.mu
-	return a
-}
-
-// put records an answer.
-func (a *sslAnswers) put(kind uint32) {
-	a.mu.Lock()
-	a.kinds = append(a.kinds, kind)
-	a.mu.Unlock()
-	a.cond.Broadcast()
-}
-
-// close says that no more answers come (s>c ended).
-func (a *sslAnswers) close() {
-	a.mu.Lock()
-	a.closed = true
-	a.mu.Unlock()
-	a.cond.Broadcast()
-}
-
-// next waits for the next answer; ok is false if s>c ended without one.
-func (a *sslAnswers) next() (kind uint32, ok bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for len(a.kinds) == 0 && !a.closed {
-		a.cond.Wait()
-	}
-	if len(a.kinds) == 0 {
-		return 0, false
-	}
-	kind = a.kinds[0]
-	a.kinds = a.kinds[1:]
-	return kind, true
-}
 
 // eventTag is the tag of a line about the direction rather than a frame.
 func (d *direction) eventTag() tag {
