@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -267,5 +268,55 @@ func TestIdleConnHoldsNoWriteRun(t *testing.T) {
 	}
 	if c.w.spare != nil || c.w.state.Load() != 0 {
 		t.Fatalf("spare %v, state %b after a read from the network", c.w.spare != nil, c.w.state.Load())
+	}
+}
+
+// Both sides write a frame larger than the pipe holds (net.Pipe holds
+// nothing) while their reading sides, with a reply buffered, start to
+// read: a reading side must not wait for its own side's write in progress
+// (blocked until the peer reads) before it reads, or neither side ever
+// reads. The buffered reply goes out when that write ends. (CI caught the
+// deadlock under -race in TestAutoFlushWithConcurrentWriters.)
+func TestAutoFlushDoesNotWaitForWriteInProgress(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	sides := []*Conn{NewConn(a, u32{}, nil), NewConn(b, u32{}, nil)}
+	errs := make(chan error, 4)
+	for i, c := range sides {
+		go func() { errs <- c.WriteFrame(big) }()
+		for c.w.state.Load()&wWriting == 0 { // its write has begun
+			runtime.Gosched()
+		}
+		if err := c.BufferFrame([]byte(fmt.Sprintf("reply %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range sides {
+		go func() {
+			f, err := c.ReadFrame()
+			if err == nil && !bytes.Equal(f, big) {
+				err = fmt.Errorf("side %d: first frame %d bytes, want the large one", i, len(f))
+			}
+			if err == nil {
+				f, err = c.ReadFrame()
+				if want := fmt.Sprintf("reply %d", 1-i); err == nil && string(f) != want {
+					err = fmt.Errorf("side %d: second frame %q, want %q", i, f, want)
+				}
+			}
+			errs <- err
+		}()
+	}
+	timeout := time.After(20 * time.Second)
+	for range 4 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("deadlock: the reading sides waited for their own writes")
+		}
 	}
 }

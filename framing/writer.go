@@ -60,6 +60,10 @@ type Writer struct {
 	openGen     uint32 // generation of the open run; runs are numbered as they are taken
 	inflightGen uint32 // generation of the open run last taken for writing
 	callers     int32  // goroutines in the slow world
+	// flushAsked: a Conn's reading side found frames buffered while a
+	// write was in progress, and did not wait for it (see idle): the
+	// goroutine that ends that write writes them too.
+	flushAsked bool
 
 	mu    sync.Mutex
 	wake  *sync.Cond // on mu, made at the first wait; every wait in the slow world is on it
@@ -205,7 +209,10 @@ func (w *Writer) WriteFrames(ps [][]byte) error {
 // be reused as soon as it returns. Buffered frames go out with the next
 // Flush or WriteFrame, or when the buffer reaches 64 KiB (then BufferFrame
 // writes, and blocks like WriteFrame); a Conn also writes them before it
-// reads from the network. A payload of 64 KiB or more is not copied: it
+// reads from the network (when another goroutine's write is in progress,
+// the Conn reads without waiting for it, and that goroutine writes them
+// when its write ends: both peers writing large frames cannot deadlock on
+// it). A payload of 64 KiB or more is not copied: it
 // goes out at once, after the frames buffered before it, in one vectored
 // write.
 func (w *Writer) BufferFrame(p []byte) error {
@@ -277,6 +284,22 @@ func (w *Writer) Flush() error {
 		}
 	}
 	return w.err
+}
+
+// flushForRead is idle's Flush: it writes the open run unless a write is
+// in progress, and then asks that write's goroutine to (flushAsked).
+// (commitMode with asked also clears the request once the run is taken.)
+func (w *Writer) flushForRead() {
+	s := w.state.Load()
+	if s&^wHeld == wBuf && w.state.CompareAndSwap(s, s|wBusy) {
+		_ = w.writeOpen(s | wBusy)
+		return
+	}
+	w.enter() // waits only for a fast path's encoding (wBusy), never for I/O
+	defer w.leave()
+	if w.open != nil && w.err == nil {
+		_ = w.commitMode(w.openGen, true)
+	}
 }
 
 // Buffered returns the number of encoded bytes waiting to be written.
@@ -448,8 +471,21 @@ func (w *Writer) endSlow(from, to uint32, werr error) error {
 		w.ends++
 	}
 	w.broadcast()
+	if from&wWriting != 0 && w.mustFlush() {
+		// A reader asked for the frames buffered during this write.
+		w.callers++
+		w.setBits(wSlow)
+		_ = w.commitMode(w.openGen, true) // a failure breaks the Writer: the next call says so
+		w.callers--
+	}
 	w.settle()
 	return err
+}
+
+// mustFlush reports whether a reader asked for the open run to be written
+// (flushAsked) and it still needs to be (under mu).
+func (w *Writer) mustFlush() bool {
+	return w.flushAsked && w.open != nil && w.err == nil
 }
 
 // setBits and clearBits change bits of the state that the caller owns
@@ -577,13 +613,22 @@ func (w *Writer) written(gen uint32) bool {
 // that broke the Writer (in the slow world). It releases mu while it
 // writes or waits: the goroutine that finds no write in progress writes
 // the open run, whoever queued it; the others wait.
-func (w *Writer) commit(gen uint32) error {
+func (w *Writer) commit(gen uint32) error { return w.commitMode(gen, false) }
+
+// commitMode is commit; asked, it never waits for a write in progress
+// (another goroutine's, maybe blocked until the peer reads): it leaves
+// flushAsked set for that write's goroutine and returns nil.
+func (w *Writer) commitMode(gen uint32, asked bool) error {
 	yielded := false
 	for {
-		if w.written(gen) {
+		if w.written(gen) && !w.mustFlush() {
 			return nil
 		}
 		s := w.state.Load()
+		if asked && s&wWriting != 0 {
+			w.flushAsked = w.open != nil
+			return nil
+		}
 		if w.err != nil {
 			if s&wWriting != 0 {
 				// Broken from outside (Detach) while a run, maybe holding
@@ -607,6 +652,7 @@ func (w *Writer) commit(gen uint32) error {
 			}
 			b := w.open
 			w.open = nil
+			w.flushAsked = false
 			w.inflightGen = w.openGen
 			w.openGen++
 			w.clearBits(wBuf)
@@ -682,11 +728,15 @@ func (w *Writer) dropSpare() {
 
 // idle is called by a Conn before its reading side reads from the network:
 // it writes the frames still buffered (a failure breaks the Writer, and
-// the next write call returns it) and gives the spare run back.
+// the next write call returns it) and gives the spare run back. It never
+// waits for a write in progress: that write may be blocked until the peer
+// reads, and the peer may be waiting, in its own idle, for this side to
+// read (both sides writing large frames: a deadlock). The goroutine
+// writing then writes the buffered frames when its write ends.
 func (w *Writer) idle() {
 	s := w.state.Load()
 	if s&wBuf != 0 {
-		_ = w.Flush()
+		w.flushForRead()
 		s = w.state.Load()
 	}
 	if s == wHeld {
