@@ -211,8 +211,7 @@ func (w *Writer) WriteFrames(ps [][]byte) error {
 // writes, and blocks like WriteFrame); a Conn also writes them before it
 // reads from the network (when another goroutine's write is in progress,
 // the Conn reads without waiting for it, and that goroutine writes them
-// when its write ends: both peers writing large frames cannot deadlock on
-// it). A payload of 64 KiB or more is not copied: it
+// when its write ends). A payload of 64 KiB or more is not copied: it
 // goes out at once, after the frames buffered before it, in one vectored
 // write.
 func (w *Writer) BufferFrame(p []byte) error {
@@ -457,7 +456,9 @@ func (w *Writer) endWrite(from uint32, b *frameRun, werr error) error {
 // endSlow is the end of a fast path when the slow world has been entered
 // meanwhile or the write failed: under mu, it clears the bits of from that
 // to has not and sets those to has (the others may have changed), records
-// a write error, and wakes the slow world.
+// a write error, and wakes the slow world. At the end of a write, it also
+// writes the frames a reader asked for meanwhile (flushAsked), unless
+// another write is in progress.
 func (w *Writer) endSlow(from, to uint32, werr error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -472,11 +473,15 @@ func (w *Writer) endSlow(from, to uint32, werr error) error {
 	}
 	w.broadcast()
 	if from&wWriting != 0 && w.mustFlush() {
-		// A reader asked for the frames buffered during this write.
+		// A reader asked for the frames buffered during this write: they
+		// are written now, unless another write is in progress (whose
+		// end writes them).
 		w.callers++
 		w.setBits(wSlow)
 		_ = w.commitMode(w.openGen, true) // a failure breaks the Writer: the next call says so
 		w.callers--
+	} else if !w.mustFlush() {
+		w.flushAsked = false
 	}
 	w.settle()
 	return err
@@ -619,12 +624,20 @@ func (w *Writer) commit(gen uint32) error { return w.commitMode(gen, false) }
 // (another goroutine's, maybe blocked until the peer reads): it leaves
 // flushAsked set for that write's goroutine and returns nil.
 func (w *Writer) commitMode(gen uint32, asked bool) error {
-	yielded := false
+	yielded, ended := false, false // ended: this goroutine ended a write
 	for {
-		if w.written(gen) && !w.mustFlush() {
-			return nil
-		}
 		s := w.state.Load()
+		if w.written(gen) {
+			// Done; but a goroutine that ended a write, or wrote on a
+			// reader's behalf, writes what a reader asked for meanwhile,
+			// unless another write is in progress (its end will).
+			if !(ended || asked) || !w.mustFlush() || s&wWriting != 0 {
+				if !w.mustFlush() {
+					w.flushAsked = false
+				}
+				return nil
+			}
+		}
 		if asked && s&wWriting != 0 {
 			w.flushAsked = w.open != nil
 			return nil
@@ -669,6 +682,7 @@ func (w *Writer) commitMode(gen uint32, asked bool) error {
 			}
 			w.clearBits(wWriting)
 			w.ends++
+			ended = true
 			w.broadcast()
 			continue
 		}
