@@ -52,13 +52,11 @@ func (t *Batch) Add(e *Encoder, p, data []byte) error {
 		return t.copy(e, p)
 	}
 	mark := len(t.b)
-	b, skip, err := e.wrap.AppendHeader(t.b, p)
+	b, skip, h, f, ok, err := e.around(t.b, p, data)
 	if err != nil {
 		return err
 	}
-	h := len(b) - mark
-	b = e.wrap.AppendTrailer(b, p)
-	if f, ok := placed(data, offset(p, data), p, skip, b[mark:], h); ok {
+	if ok {
 		t.b = b[:mark]
 		t.ref(f)
 		return nil

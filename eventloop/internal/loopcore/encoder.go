@@ -71,14 +71,23 @@ func (e *Encoder) InPlace(s *Scratch, p, data []byte) (frame []byte, ok bool, er
 	if e.wrap == nil || !Within(p, data) {
 		return nil, false, nil
 	}
-	b, skip, err := e.wrap.AppendHeader(s.b[:0], p)
+	s.b, _, _, frame, ok, err = e.around(s.b[:0], p, data)
+	return frame, ok, err
+}
+
+// around appends p's header and trailer to dst (b; h is the header's
+// length, skip as AppendHeader returned) and looks for p's frame as so
+// encoded around p in data (frame, ok). p must lie in data and e be a
+// WrapEncoder's.
+func (e *Encoder) around(dst, p, data []byte) (b []byte, skip, h int, frame []byte, ok bool, err error) {
+	b, skip, err = e.wrap.AppendHeader(dst, p)
 	if err != nil {
-		return nil, false, err
+		return dst, 0, 0, nil, false, err
 	}
-	h := len(b)
-	s.b = e.wrap.AppendTrailer(b, p)
-	frame, ok = placed(data, offset(p, data), p, skip, s.b, h)
-	return frame, ok, nil
+	h = len(b) - len(dst)
+	b = e.wrap.AppendTrailer(b, p)
+	frame, ok = placed(data, offset(p, data), p, skip, b[len(dst):], h)
+	return b, skip, h, frame, ok, nil
 }
 
 // placed returns p's frame in data if it is there as encoded: at is where
