@@ -320,3 +320,66 @@ func TestAutoFlushDoesNotWaitForWriteInProgress(t *testing.T) {
 		}
 	}
 }
+
+// A frame another goroutine queued with WriteFrame and waits to write (in
+// commit's yield, or woken by the end of another write and not yet back on
+// the lock: no write is in progress) is that goroutine's to write. The
+// reading side must not write it before it reads: on net.Pipe that write
+// blocks until the peer reads, and here the peer writes first and reads
+// only after its frame was read (with both sides in that state, neither
+// would ever read again). The frames buffered before it go out with it.
+func TestAutoFlushLeavesCommittedFrames(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := NewConn(b, u32{}, nil)
+	if err := c.BufferFrame([]byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("z"), 256<<10)
+	// The state commit leaves while such a goroutine is off the lock: in
+	// the slow world, its run marked.
+	c.w.enter()
+	gen := c.w.openGen
+	if err := c.w.queue(big, false); err != nil {
+		t.Fatal(err)
+	}
+	c.w.open.committed = true
+	c.w.mu.Unlock()
+
+	go func() { _, _ = a.Write(encodeAll(t, u32{}, [][]byte{[]byte("ping")})) }()
+	read := make(chan error, 1)
+	go func() {
+		f, err := c.ReadFrame()
+		if err == nil && string(f) != "ping" {
+			err = fmt.Errorf("read %q, want ping", f)
+		}
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reading side wrote a frame another goroutine was committed to writing, and blocked until the peer read")
+	}
+
+	// The committed goroutine's turn: everything arrives, in order.
+	wrote := make(chan error, 1)
+	go func() {
+		c.w.mu.Lock()
+		defer c.w.leave()
+		wrote <- c.w.commit(gen)
+	}()
+	peer := NewConn(a, u32{}, nil)
+	for _, want := range [][]byte{[]byte("reply"), big} {
+		f, err := peer.ReadFrame()
+		if err != nil || !bytes.Equal(f, want) {
+			t.Fatalf("peer read %d bytes, %v; want %d bytes", len(f), err, len(want))
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -27,6 +27,17 @@ import (
 // while holding replies. A write that fails there breaks the Conn's
 // writing side: the read goes on, and the next BufferFrame, WriteFrame or
 // Flush returns the *WriterBrokenError.
+//
+// The reading side writes only what nobody else will: while another
+// goroutine's write is in progress it reads at once and leaves the
+// buffered frames to that goroutine, which writes them when its write
+// ends; and it never writes a frame that another goroutine's WriteFrame,
+// WriteFrames or Flush is waiting to write (such a write may block until
+// the peer reads, while the peer waits for this side to read). It does
+// write frames that other goroutines buffered with BufferFrame and left
+// there (as if it called Flush): a program whose reading goroutine must
+// never wait on a write has its other goroutines write with WriteFrame or
+// WriteFrames, not BufferFrame.
 type Conn struct {
 	nc   net.Conn
 	r    Reader

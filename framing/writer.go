@@ -106,6 +106,10 @@ type frameRun struct {
 	mark int       // start of the part of buf not yet in segs
 	iov  net.Buffers
 	wv   net.Buffers // what a vectored write consumes
+	// committed: a goroutine waits in commit for this run to be written,
+	// and takes it for writing as soon as no write is in progress; a
+	// Conn's reading side leaves it to that goroutine (see flushForRead).
+	committed bool
 }
 
 // A segment is either buf[off:end] or ext.
@@ -286,7 +290,11 @@ func (w *Writer) Flush() error {
 }
 
 // flushForRead is idle's Flush: it writes the open run unless a write is
-// in progress, and then asks that write's goroutine to (flushAsked).
+// in progress, and then asks that write's goroutine to (flushAsked), or
+// another goroutine waits to write the run (a WriteFrame, WriteFrames or
+// Flush that queued into it): a reading side never writes a frame that
+// another goroutine is committed to writing, since that write may block
+// until the peer reads, and the peer may be waiting for this side to read.
 // (commitMode with asked also clears the request once the run is taken.)
 func (w *Writer) flushForRead() {
 	s := w.state.Load()
@@ -296,7 +304,7 @@ func (w *Writer) flushForRead() {
 	}
 	w.enter() // waits only for a fast path's encoding (wBusy), never for I/O
 	defer w.leave()
-	if w.open != nil && w.err == nil {
+	if w.open != nil && w.err == nil && !w.open.committed {
 		_ = w.commitMode(w.openGen, true)
 	}
 }
@@ -622,9 +630,13 @@ func (w *Writer) commit(gen uint32) error { return w.commitMode(gen, false) }
 
 // commitMode is commit; asked, it never waits for a write in progress
 // (another goroutine's, maybe blocked until the peer reads): it leaves
-// flushAsked set for that write's goroutine and returns nil.
+// flushAsked set for that write's goroutine and returns nil; nor does it
+// write a run another goroutine waits in commit to write.
 func (w *Writer) commitMode(gen uint32, asked bool) error {
 	yielded, ended := false, false // ended: this goroutine ended a write
+	if !asked && gen == w.openGen && w.open != nil {
+		w.open.committed = true
+	}
 	for {
 		s := w.state.Load()
 		if w.written(gen) {
@@ -638,9 +650,14 @@ func (w *Writer) commitMode(gen uint32, asked bool) error {
 				return nil
 			}
 		}
-		if asked && s&wWriting != 0 {
-			w.flushAsked = w.open != nil
-			return nil
+		if asked {
+			if w.open != nil && w.open.committed {
+				return nil // its committer writes it, clearing flushAsked
+			}
+			if s&wWriting != 0 {
+				w.flushAsked = w.open != nil
+				return nil
+			}
 		}
 		if w.err != nil {
 			if s&wWriting != 0 {
@@ -868,5 +885,6 @@ func (b *frameRun) reset() (small bool) {
 		b.wv = nil
 	}
 	b.mark = 0
+	b.committed = false
 	return small
 }
