@@ -23,12 +23,14 @@ import (
 // the loopback interface, and framecat decode --pcap must give back every
 // frame each way, as sent. Capturing needs root (CI runs as root).
 
-// buildFramecat builds the command once for the tests of this file.
+// buildFramecat builds the command once for the tests that run it, into
+// framecatDir, which TestMain removes.
 var buildFramecat = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "framecat-capture-")
 	if err != nil {
 		return "", err
 	}
+	framecatDir = dir
 	bin := filepath.Join(dir, "framecat")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/framekit/framekit/cmd/framecat").CombinedOutput()
 	if err != nil {
@@ -36,6 +38,16 @@ var buildFramecat = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
+
+var framecatDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if framecatDir != "" {
+		os.RemoveAll(framecatDir)
+	}
+	os.Exit(code)
+}
 
 func needCapture(t *testing.T) (framecat, tcpdump string) {
 	t.Helper()
