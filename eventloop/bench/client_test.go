@@ -233,3 +233,10 @@ func TestProcCPU(t *testing.T) {
 		t.Errorf("clock ticks %d", clockTicks)
 	}
 }
+
+func TestPairRatios(t *testing.T) {
+	got := pairRatios([]float64{1, 3, 2}, []float64{2, 2, 2})
+	if want := " 0.500 1.500 1.000 (median 1.000)"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+}

@@ -265,6 +265,18 @@ func client(self string, res any, limit time.Duration, args ...string) error {
 	return nil
 }
 
+// pairRatios formats a[r]/b[r] for each run r, and their median.
+func pairRatios(a, b []float64) string {
+	var out strings.Builder
+	rs := make([]float64, len(a))
+	for r := range a {
+		rs[r] = a[r] / b[r]
+		fmt.Fprintf(&out, " %.3f", rs[r])
+	}
+	fmt.Fprintf(&out, " (median %.3f)", median(rs))
+	return out.String()
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -363,6 +375,21 @@ func runMain(args []string) error {
 			for i, impl := range impls {
 				g := got[i]
 				fmt.Printf("| %s | %.0f | %.2f | %.2f | %.0f | %.0f |\n", impl, median(g.fps), median(g.ccpu), median(g.scpu), median(g.sns), median(g.cns))
+			}
+			fmt.Println()
+			// An adapter and its bare loop ran one after the other in
+			// each round: the ratio of a round's pair is freer of the
+			// machine's drift than the ratio of two medians.
+			for i, impl := range impls {
+				loop, ok := strings.CutSuffix(impl, "+framekit")
+				j := slices.Index(impls, loop+"-bare")
+				if !ok || j < 0 {
+					continue
+				}
+				fmt.Printf("- %s / %s, run by run: frames/s", impl, impls[j])
+				fmt.Println(pairRatios(got[i].fps, got[j].fps))
+				fmt.Printf("  server ns/frame")
+				fmt.Println(pairRatios(got[i].sns, got[j].sns))
 			}
 			fmt.Println()
 		}
