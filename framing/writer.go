@@ -304,8 +304,8 @@ func (w *Writer) flushForRead() {
 	}
 	w.enter() // waits only for a fast path's encoding (wBusy), never for I/O
 	defer w.leave()
-	if w.open != nil && w.err == nil && !w.open.committed {
-		_ = w.commitMode(w.openGen, true)
+	if w.open != nil && w.err == nil {
+		_ = w.commitMode(w.openGen, true) // leaves a committed run alone
 	}
 }
 
