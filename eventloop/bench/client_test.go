@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -238,5 +239,13 @@ func TestPairRatios(t *testing.T) {
 	got := pairRatios([]float64{1, 3, 2}, []float64{2, 2, 2})
 	if want := " 0.500 1.500 1.000 (median 1.000)"; got != want {
 		t.Fatalf("%q, want %q", got, want)
+	}
+}
+
+func TestRoundOrder(t *testing.T) {
+	for r, want := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {0, 1, 2, 3}, {3, 2, 1, 0}} {
+		if got := roundOrder(4, r); !slices.Equal(got, want) {
+			t.Errorf("round %d: %v, want %v", r, got, want)
+		}
 	}
 }

@@ -60,6 +60,7 @@ func main() {
 	case "serve":
 		fs := flag.NewFlagSet("serve", flag.ExitOnError)
 		impl := fs.String("impl", "", "server to run")
+		fs.IntVar(&netpollBuffer, "netpoll-buffer", 0, "netpoll.Config.BufferSize for the netpoll servers (0: netpoll's default, 8 KiB)")
 		_ = fs.Parse(os.Args[2:])
 		err = serve(*impl)
 	case "client":
@@ -139,7 +140,7 @@ func startServer(self, impl string) (*server, error) {
 		}
 		cmd = exec.Command("taskset", "-c", "0", "python3", py)
 	} else {
-		cmd = exec.Command("taskset", "-c", "0", self, "serve", "-impl", impl)
+		cmd = exec.Command("taskset", "-c", "0", self, "serve", "-impl", impl, "-netpoll-buffer", strconv.Itoa(netpollBuffer))
 	}
 	cmd.SysProcAttr = childAttr()
 	if impl != "python" {
@@ -266,6 +267,21 @@ func client(self string, res any, limit time.Duration, args ...string) error {
 }
 
 // pairRatios formats a[r]/b[r] for each run r, and their median.
+// roundOrder is the order in which round r runs n servers: as listed in
+// even rounds, reversed in odd ones. A server and the one after it (an
+// adapter and its bare loop) still run back to back, each first in half
+// the rounds, so that a drift within a round does not favour either.
+func roundOrder(n, r int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if r%2 == 1 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
+}
+
 func pairRatios(a, b []float64) string {
 	var out strings.Builder
 	rs := make([]float64, len(a))
@@ -296,6 +312,7 @@ func runMain(args []string) error {
 	idleSelf := fs.String("idle-self", "1000,9000", "idle connection counts, client and server in one process")
 	implList := fs.String("impls", strings.Join(allImpls, ","), "servers")
 	cells := fs.String("cells", strings.Join(allCells, ","), "what to measure")
+	fs.IntVar(&netpollBuffer, "netpoll-buffer", 0, "netpoll.Config.BufferSize, the first input buffer of each connection, for both netpoll servers (0: netpoll's default, 8 KiB)")
 	_ = fs.Parse(args)
 	self, err := os.Executable()
 	if err != nil {
@@ -320,8 +337,8 @@ func runMain(args []string) error {
 	progress.Store("starting")
 	reportSignals()
 	want := func(c string) bool { return slices.Contains(strings.Split(*cells, ","), c) }
-	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -idle-self %s -impls %s -cells %s\n\n",
-		*runs, *window, *warmup, *lat, *idle, *idleSelf, *implList, *cells)
+	fmt.Printf("loopbench run -runs %d -window %v -warmup %v -latency %v -idle %s -idle-self %s -impls %s -cells %s -netpoll-buffer %d\n\n",
+		*runs, *window, *warmup, *lat, *idle, *idleSelf, *implList, *cells, netpollBuffer)
 
 	if want("idle") {
 		err := idleTable("### Idle memory per connection (server process, after GC)", *idle, impls, *runs,
@@ -352,11 +369,14 @@ func runMain(args []string) error {
 			fmt.Println("| server | frames/s | client CPU | server CPU | server ns/frame | client ns/frame |")
 			fmt.Println("|---|---:|---:|---:|---:|---:|")
 			// Runs interleave the servers (run 1 of each, then run 2, ...),
-			// so that a drift of the machine's speed hits them alike.
+			// so that a drift of the machine's speed hits them alike, in
+			// an order reversed every other round, so that neither of a
+			// pair always runs first.
 			type samples struct{ fps, ccpu, scpu, sns, cns []float64 }
 			got := make([]samples, len(impls))
 			for r := 0; r < *runs; r++ {
-				for i, impl := range impls {
+				for _, i := range roundOrder(len(impls), r) {
+					impl := impls[i]
 					progress.Store(fmt.Sprintf("throughput %d B × %d conns, %s, run %d of %d", c.size, c.conns, impl, r+1, *runs))
 					var res throughputResult
 					err := withServer(self, impl, func(s *server) error {

@@ -272,8 +272,21 @@ func netpollBare(c netpoll.Connection) error {
 	return err
 }
 
+// netpollBuffer is netpoll.Config.BufferSize for both netpoll servers:
+// the input buffer each connection gets when it opens (netpoll's default
+// is 8 KiB, most of an idle netpoll connection's memory), and
+// netpoll.LinkBufferCap (the least any of its buffers gets, 4 KiB) when
+// smaller. 0 leaves both.
+var netpollBuffer int
+
 func serveNetpoll(framed bool) func(net.Listener) (func(), error) {
 	return func(ln net.Listener) (func(), error) {
+		if netpollBuffer > 0 {
+			if err := netpoll.Configure(netpoll.Config{BufferSize: netpollBuffer}); err != nil {
+				return nil, err
+			}
+			netpoll.LinkBufferCap = min(netpoll.LinkBufferCap, netpollBuffer)
+		}
 		nln, err := netpoll.CreateListener("tcp", reuse(ln))
 		if err != nil {
 			return nil, err
