@@ -293,12 +293,17 @@ func pairRatios(a, b []float64) string {
 	return out.String()
 }
 
+// median returns the middle of xs, the mean of the middle two when their
+// number is even.
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
 	return s[len(s)/2]
 }
 
