@@ -60,7 +60,7 @@ func main() {
 	case "serve":
 		fs := flag.NewFlagSet("serve", flag.ExitOnError)
 		impl := fs.String("impl", "", "server to run")
-		fs.IntVar(&netpollBuffer, "netpoll-buffer", 0, "netpoll.Config.BufferSize for the netpoll servers (0: netpoll's default, 8 KiB)")
+		netpollBufferFlag(fs)
 		_ = fs.Parse(os.Args[2:])
 		err = serve(*impl)
 	case "client":
@@ -266,7 +266,6 @@ func client(self string, res any, limit time.Duration, args ...string) error {
 	return nil
 }
 
-// pairRatios formats a[r]/b[r] for each run r, and their median.
 // roundOrder is the order in which round r runs n servers: as listed in
 // even rounds, reversed in odd ones. A server and the one after it (an
 // adapter and its bare loop) still run back to back, each first in half
@@ -282,6 +281,7 @@ func roundOrder(n, r int) []int {
 	return order
 }
 
+// pairRatios formats a[r]/b[r] for each run r, and their median.
 func pairRatios(a, b []float64) string {
 	var out strings.Builder
 	rs := make([]float64, len(a))
@@ -317,7 +317,7 @@ func runMain(args []string) error {
 	idleSelf := fs.String("idle-self", "1000,9000", "idle connection counts, client and server in one process")
 	implList := fs.String("impls", strings.Join(allImpls, ","), "servers")
 	cells := fs.String("cells", strings.Join(allCells, ","), "what to measure")
-	fs.IntVar(&netpollBuffer, "netpoll-buffer", 0, "netpoll.Config.BufferSize, the first input buffer of each connection, for both netpoll servers (0: netpoll's default, 8 KiB)")
+	netpollBufferFlag(fs)
 	_ = fs.Parse(args)
 	self, err := os.Executable()
 	if err != nil {

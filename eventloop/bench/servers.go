@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -278,6 +279,13 @@ func netpollBare(c netpoll.Connection) error {
 // netpoll.LinkBufferCap (the least any of its buffers gets, 4 KiB) when
 // smaller. 0 leaves both.
 var netpollBuffer int
+
+// netpollBufferFlag sets netpollBuffer from -netpoll-buffer (run passes
+// it on to each server it starts).
+func netpollBufferFlag(fs *flag.FlagSet) {
+	fs.IntVar(&netpollBuffer, "netpoll-buffer", 0,
+		"netpoll.Config.BufferSize and, when smaller, netpoll.LinkBufferCap for both netpoll servers (0: netpoll's defaults, 8 KiB and 4 KiB)")
+}
 
 func serveNetpoll(framed bool) func(net.Listener) (func(), error) {
 	return func(ln net.Listener) (func(), error) {
