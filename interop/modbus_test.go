@@ -97,7 +97,8 @@ func modbusRequest(tid uint16, pdu ...byte) []byte {
 // TestModbusTCP: 1,000 requests from pymodbus's client to its server
 // through the tap (ModbusTCP both ways, re-encoded by framekit); then a
 // framekit client pipelines 1,000 requests (write then read back 1 to
-// 123 registers) in batches of up to 20 and checks every response.
+// 123 registers) in batches of up to 20, one batch in flight at a time,
+// and checks every response.
 func TestModbusTCP(t *testing.T) {
 	py := debianPython(t, "python3-pymodbus python3-serial python3-serial-asyncio", "pymodbus.server", "pymodbus.client")
 	dir := t.TempDir()
@@ -127,8 +128,12 @@ func TestModbusTCP(t *testing.T) {
 
 	// framekit's own client, pipelining: for each request i, write
 	// registers then read them back. Each batch is one vectored write of
-	// at most 5,200 bytes, which reaches the server in one read on
-	// loopback; the answers are re-cut.
+	// at most 5,200 bytes, and the next is written once the batch's
+	// answers are in: alone in flight, it reaches the server in one read
+	// on loopback (pymodbus 3.0 drops a request cut across two reads,
+	// which a proxy reading 32 KiB at a time did to write 447 of seed
+	// 337041855 when every batch was written at once); the answers are
+	// re-cut.
 	toServer := newProxyWith(t, addr, &fuzz.ProxyOptions{Cut: fuzz.CutWhole(), Back: fuzz.CutRandom(seed+3, 512), Hold: time.Millisecond})
 	c, err := framing.Dial("tcp", toServer.Addr(), lengthprefix.ModbusTCP, nil)
 	if err != nil {
@@ -150,54 +155,46 @@ func TestModbusTCP(t *testing.T) {
 			ops[i].vals[k] = uint16(r.Intn(65536))
 		}
 	}
-	werr := make(chan error, 1)
-	go func() {
-		for i := 0; i < pairs; {
-			n := min(1+r.Intn(10), pairs-i)
-			var batch [][]byte
-			for _, o := range ops[i : i+n] {
-				tid := uint16(2 * i)
-				w := []byte{0x10, byte(o.addr >> 8), byte(o.addr), 0, byte(len(o.vals)), byte(2 * len(o.vals))}
-				for _, v := range o.vals {
-					w = binary.BigEndian.AppendUint16(w, v)
-				}
-				batch = append(batch,
-					modbusRequest(tid, w...),
-					modbusRequest(tid+1, 0x03, byte(o.addr>>8), byte(o.addr), 0, byte(len(o.vals))))
-				i++
+	for first := 0; first < pairs; {
+		n := min(1+r.Intn(10), pairs-first)
+		var batch [][]byte
+		for i, o := range ops[first : first+n] {
+			tid := uint16(2 * (first + i))
+			w := []byte{0x10, byte(o.addr >> 8), byte(o.addr), 0, byte(len(o.vals)), byte(2 * len(o.vals))}
+			for _, v := range o.vals {
+				w = binary.BigEndian.AppendUint16(w, v)
 			}
-			if err := c.WriteFrames(batch); err != nil {
-				werr <- err
-				return
+			batch = append(batch,
+				modbusRequest(tid, w...),
+				modbusRequest(tid+1, 0x03, byte(o.addr>>8), byte(o.addr), 0, byte(len(o.vals))))
+		}
+		if err := c.WriteFrames(batch); err != nil {
+			t.Fatalf("writing batch of %d at %d: %v", n, first, err)
+		}
+		for i := first; i < first+n; i++ {
+			o, tid := ops[i], uint16(2*i)
+			wrote, err := c.ReadFrameOwned()
+			if err != nil {
+				t.Fatalf("response to write %d: %v", i, err)
+			}
+			want := modbusRequest(tid, 0x10, byte(o.addr>>8), byte(o.addr), 0, byte(len(o.vals)))
+			binary.BigEndian.PutUint16(want[4:], uint16(len(want)-6))
+			if !bytes.Equal(wrote, want) {
+				t.Fatalf("response to write %d: % x, want % x", i, wrote, want)
+			}
+			read, err := c.ReadFrame()
+			if err != nil {
+				t.Fatalf("response to read %d: %v", i, err)
+			}
+			want = modbusRequest(tid+1, 0x03, byte(2*len(o.vals)))
+			for _, v := range o.vals {
+				want = binary.BigEndian.AppendUint16(want, v)
+			}
+			binary.BigEndian.PutUint16(want[4:], uint16(len(want)-6))
+			if !bytes.Equal(read, want) {
+				t.Fatalf("response to read %d: %s", i, difference(read, want))
 			}
 		}
-		werr <- nil
-	}()
-	for i, o := range ops {
-		tid := uint16(2 * i)
-		wrote, err := c.ReadFrameOwned()
-		if err != nil {
-			t.Fatalf("response to write %d: %v", i, err)
-		}
-		want := modbusRequest(tid, 0x10, byte(o.addr>>8), byte(o.addr), 0, byte(len(o.vals)))
-		binary.BigEndian.PutUint16(want[4:], uint16(len(want)-6))
-		if !bytes.Equal(wrote, want) {
-			t.Fatalf("response to write %d: % x, want % x", i, wrote, want)
-		}
-		read, err := c.ReadFrame()
-		if err != nil {
-			t.Fatalf("response to read %d: %v", i, err)
-		}
-		want = modbusRequest(tid+1, 0x03, byte(2*len(o.vals)))
-		for _, v := range o.vals {
-			want = binary.BigEndian.AppendUint16(want, v)
-		}
-		binary.BigEndian.PutUint16(want[4:], uint16(len(want)-6))
-		if !bytes.Equal(read, want) {
-			t.Fatalf("response to read %d: %s", i, difference(read, want))
-		}
-	}
-	if err := <-werr; err != nil {
-		t.Fatalf("writing: %v", err)
+		first += n
 	}
 }
